@@ -1,0 +1,113 @@
+"""Writing the audit log: record changes with their field diff, logins and other events."""
+
+from __future__ import annotations
+
+import datetime
+import decimal
+import uuid
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from django.contrib.auth import user_logged_in, user_logged_out, user_login_failed
+from django.contrib.contenttypes.models import ContentType
+from django.db import models
+from django.dispatch import receiver
+
+from kehu.platform.context import Context, Source, client_ip
+from kehu.platform.models import AuditAction, AuditEntry
+
+if TYPE_CHECKING:
+    from django.http import HttpRequest
+
+
+def json_value(obj: models.Model, name: str) -> Any:
+    """A field's value as JSON: foreign keys as ``{"id", "repr"}``, dates as ISO strings."""
+    field = obj._meta.get_field(name)
+    if isinstance(field, models.ForeignKey):
+        pk = getattr(obj, field.attname)
+        if pk is None:
+            return None
+        return {"id": pk, "repr": str(getattr(obj, name))}
+    value = getattr(obj, name)
+    if isinstance(value, datetime.datetime | datetime.date | datetime.time):
+        return value.isoformat()
+    if isinstance(value, decimal.Decimal | uuid.UUID):
+        return str(value)
+    return value
+
+
+def snapshot(obj: models.Model, fields: Iterable[str]) -> dict[str, Any]:
+    return {name: json_value(obj, name) for name in fields}
+
+
+def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[Any]]:
+    """``{field: [before, after]}`` for the fields whose value changed."""
+    return {name: [before.get(name), value] for name, value in after.items() if before.get(name) != value}
+
+
+def entry_for(
+    ctx: Context,
+    action: str,
+    obj: models.Model | None = None,
+    *,
+    changes: dict[str, Any] | None = None,
+    extra: dict[str, Any] | None = None,
+) -> AuditEntry:
+    """An unsaved entry, for callers that write many at once with ``bulk_create``."""
+    user = ctx.user if getattr(ctx.user, "is_authenticated", False) else None
+    return AuditEntry(
+        actor=user,
+        actor_label=user.get_username() if user else "",
+        source=ctx.source,
+        ip=ctx.ip,
+        action=action,
+        content_type=ContentType.objects.get_for_model(obj) if obj is not None else None,
+        object_id=obj.pk if obj is not None else None,
+        object_repr=str(obj)[:255] if obj is not None else "",
+        changes=changes or {},
+        token=ctx.token.prefix if ctx.token is not None else "",
+        extra=extra or {},
+    )
+
+
+def audit(
+    ctx: Context,
+    action: str,
+    obj: models.Model | None = None,
+    *,
+    changes: dict[str, Any] | None = None,
+    extra: dict[str, Any] | None = None,
+) -> AuditEntry:
+    entry = entry_for(ctx, action, obj, changes=changes, extra=extra)
+    entry.save()
+    return entry
+
+
+def history_for(obj: models.Model) -> models.QuerySet[AuditEntry]:
+    ct = ContentType.objects.get_for_model(obj)
+    return AuditEntry.objects.filter(content_type=ct, object_id=obj.pk).select_related("actor")
+
+
+def _request_context(request: HttpRequest | None, user: Any) -> Context:
+    source = Source.API if request is not None and request.path.startswith("/api/") else Source.WEB
+    return Context(user=user, source=source, ip=client_ip(request) if request is not None else None)
+
+
+@receiver(user_logged_in)
+def _audit_login(sender: Any, request: HttpRequest | None, user: Any, **kwargs: Any) -> None:
+    audit(_request_context(request, user), AuditAction.LOGIN)
+
+
+@receiver(user_logged_out)
+def _audit_logout(sender: Any, request: HttpRequest | None, user: Any, **kwargs: Any) -> None:
+    if user is not None:
+        audit(_request_context(request, user), AuditAction.LOGOUT)
+
+
+@receiver(user_login_failed)
+def _audit_login_failed(sender: Any, credentials: dict[str, Any], request: HttpRequest | None = None, **kwargs: Any) -> None:
+    from django.contrib.auth.models import AnonymousUser
+
+    attempted = str(credentials.get("username") or credentials.get("email") or credentials.get("login") or "")
+    ctx = _request_context(request, AnonymousUser())
+    audit(ctx, AuditAction.LOGIN_FAILED, extra={"login": attempted[:150]})

@@ -1,0 +1,44 @@
+"""The base form for record types: choices limited to what the user may see, ownership
+fields only for those who may reassign, and the version for concurrent-edit detection."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.db import models
+
+from kehu.platform.access import can_reassign, visible_to
+from kehu.platform.context import Context
+from kehu.platform.records import registry
+
+
+class RecordForm(forms.ModelForm):
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args: Any, ctx: Context, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.ctx = ctx
+        if self.instance.pk:
+            self.fields["version"].initial = self.instance.version
+        else:
+            del self.fields["version"]
+        if not can_reassign(ctx):
+            for name in ("owner", "team"):
+                self.fields.pop(name, None)
+        for name, field in self.fields.items():
+            if not isinstance(field, forms.ModelChoiceField):
+                continue
+            model_field = self._meta.model._meta.get_field(name)
+            target = model_field.related_model if isinstance(model_field, models.ForeignKey) else None
+            if target is None:
+                continue
+            target_type = next((rt for rt in registry if rt.model is target), None)
+            if target_type is not None:
+                field.queryset = visible_to(ctx.user, target._default_manager.all(), target_type)
+            elif target._meta.label == "accounts.User":
+                field.queryset = target._default_manager.filter(is_active=True)
+
+    def service_data(self) -> dict[str, Any]:
+        """The cleaned values for the service (the version travels separately)."""
+        return {name: value for name, value in self.cleaned_data.items() if name != "version"}

@@ -1,0 +1,111 @@
+"""The record-type registry: a record type is a declaration, and the platform gives it a
+list, filters, detail with history, forms, trash, an API router and audit (STYLE.md, NetBox)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from django.db import models
+
+if TYPE_CHECKING:
+    from django import forms
+
+    from kehu.platform.context import Context
+
+
+@dataclass(frozen=True)
+class Child:
+    """Records that live inside a parent: deleted and restored with it (contacts of a customer)."""
+
+    key: str
+    fk: str
+
+
+@dataclass
+class RecordType:
+    model: type[models.Model]
+    key: str
+    plural: str
+    number_prefix: str
+    area: str
+    list_columns: list[str]
+    form: type[forms.ModelForm]
+    filter_fields: list[str] = field(default_factory=list)
+    search_fields: list[str] = field(default_factory=list)
+    sortable: list[str] = field(default_factory=list)
+    bulk_fields: list[str] = field(default_factory=list)
+    # Writable through the API and services (form fields and owner/team included).
+    fields: list[str] = field(default_factory=list)
+    # Columns a user may add to a list (defaults to list_columns + fields).
+    column_choices: list[str] = field(default_factory=list)
+    # Visibility follows a parent record through this foreign key (contacts follow customers).
+    visibility_via: str = ""
+    children: list[Child] = field(default_factory=list)
+    ordering: str = "-updated_at"
+    # Domain rules run inside the service transaction before validation.
+    prepare: Callable[[Any, Context, bool], None] | None = None
+    # Domain side effects inside the same transaction, after the record is written.
+    after_save: Callable[[Any, Context, bool], None] | None = None
+    # Related-object lookups for lists and detail (select_related names).
+    select_related: list[str] = field(default_factory=list)
+    icon: str = "ti-file"
+
+    @property
+    def label(self) -> Any:
+        return self.model._meta.verbose_name
+
+    @property
+    def label_plural(self) -> Any:
+        return self.model._meta.verbose_name_plural
+
+    @property
+    def app_label(self) -> str:
+        return self.model._meta.app_label
+
+    def perm(self, action: str) -> str:
+        """The Django permission for ``action`` (view, add, change, delete) on this type."""
+        return f"{self.app_label}.{action}_{self.model._meta.model_name}"
+
+    def all_columns(self) -> list[str]:
+        seen: dict[str, None] = dict.fromkeys(
+            self.column_choices or [*self.list_columns, *self.fields, "created_at", "updated_at"]
+        )
+        return list(seen)
+
+
+class Registry:
+    def __init__(self) -> None:
+        self._types: dict[str, RecordType] = {}
+
+    def register(self, record_type: RecordType) -> RecordType:
+        if record_type.key in self._types:
+            raise ValueError(f"record type {record_type.key!r} is already registered")
+        self._types[record_type.key] = record_type
+        return record_type
+
+    def __getitem__(self, key: str) -> RecordType:
+        return self._types[key]
+
+    def __iter__(self) -> Iterator[RecordType]:
+        return iter(self._types.values())
+
+    def get(self, key: str) -> RecordType | None:
+        return self._types.get(key)
+
+    def by_plural(self, plural: str) -> RecordType | None:
+        return next((rt for rt in self if rt.plural == plural), None)
+
+    def for_model(self, model: type[models.Model]) -> RecordType:
+        for rt in self:
+            if rt.model is model or rt.model._meta.concrete_model is model._meta.concrete_model:
+                return rt
+        raise KeyError(model)
+
+    def areas(self) -> list[str]:
+        return sorted({rt.area for rt in self})
+
+
+registry = Registry()
+register = registry.register

@@ -1,0 +1,112 @@
+"""Reading records: every list, detail, search and export starts from ``visible_to``."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import django_filters
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q, QuerySet
+from django.utils.translation import gettext as _
+
+from kehu.platform.access import visible_to
+from kehu.platform.errors import NotVisible
+from kehu.platform.fields import PhoneField
+from kehu.platform.phones import normalize_phone
+from kehu.platform.records import RecordType
+
+
+_filtersets: dict[str, type[django_filters.FilterSet]] = {}
+
+
+def filterset_for(rt: RecordType) -> type[django_filters.FilterSet]:
+    """The filters of a record type, shared by the web list and the API list.
+
+    Free-text fields match a part of the value; choices, booleans and links match exactly.
+    """
+    if rt.key in _filtersets:
+        return _filtersets[rt.key]
+    declared: dict[str, Any] = {}
+    exact: list[str] = []
+    for name in rt.filter_fields:
+        field = rt.model._meta.get_field(name)
+        if isinstance(field, models.CharField | models.TextField) and not field.choices:
+            declared[name] = django_filters.CharFilter(field_name=name, lookup_expr="icontains", label=field.verbose_name)
+        else:
+            exact.append(name)
+    meta = type("Meta", (), {"model": rt.model, "fields": exact})
+    filterset = type(f"{rt.model.__name__}FilterSet", (django_filters.FilterSet,), {"Meta": meta, **declared})
+    _filtersets[rt.key] = filterset
+    return filterset
+
+
+def search_q(rt: RecordType, text: str) -> Q:
+    """Rows whose search fields contain ``text``; phone fields also match the normalized number."""
+    condition = Q()
+    for name in rt.search_fields:
+        field = rt.model._meta.get_field(name)
+        condition |= Q(**{f"{name}__icontains": text})
+        if isinstance(field, PhoneField):
+            try:
+                condition |= Q(**{name: normalize_phone(text)})
+            except ValidationError:
+                pass
+    return condition
+
+
+def ordering_for(rt: RecordType, ordering: str | None) -> list[str]:
+    """``ordering`` checked against the sortable columns; raises ValidationError."""
+    if not ordering:
+        return [rt.ordering, "-id"]
+    name = ordering.removeprefix("-")
+    if name not in rt.sortable:
+        raise ValidationError(
+            {"ordering": _("Cannot sort by %(field)s; choose one of: %(fields)s.") % {"field": name, "fields": ", ".join(rt.sortable)}}
+        )
+    field = rt.model._meta.get_field(name)
+    column = name
+    if isinstance(field, models.ForeignKey):
+        related = field.related_model
+        column = f"{name}__{'username' if related._meta.label == 'accounts.User' else 'name'}"
+    prefix = "-" if ordering.startswith("-") else ""
+    return [f"{prefix}{column}", f"{prefix}id"]
+
+
+def record_list(
+    rt: RecordType,
+    *,
+    user: Any,
+    params: Mapping[str, Any] | None = None,
+    q: str = "",
+    ordering: str | None = None,
+    trash: bool = False,
+) -> QuerySet:
+    """The records ``user`` may see, filtered, searched and sorted. Raises ValidationError
+    for a bad filter value or sort column."""
+    manager = rt.model.all_objects
+    queryset = manager.filter(deleted_at__isnull=False) if trash else manager.filter(deleted_at__isnull=True)
+    queryset = visible_to(user, queryset, rt)
+    if params:
+        filterset = filterset_for(rt)(data=params, queryset=queryset)
+        if not filterset.is_valid():
+            raise ValidationError({name: errors for name, errors in filterset.errors.items()})
+        queryset = filterset.qs
+    if q.strip():
+        queryset = queryset.filter(search_q(rt, q.strip()))
+    if rt.select_related:
+        queryset = queryset.select_related(*rt.select_related)
+    return queryset.order_by(*ordering_for(rt, ordering))
+
+
+def record_get(rt: RecordType, *, user: Any, pk: Any, include_deleted: bool = False) -> Any:
+    """One record ``user`` may see; raises NotVisible otherwise (also for a bad id)."""
+    manager = rt.model.all_objects if include_deleted else rt.model.objects
+    queryset = visible_to(user, manager.all(), rt)
+    if rt.select_related:
+        queryset = queryset.select_related(*rt.select_related)
+    try:
+        return queryset.get(pk=pk)
+    except (rt.model.DoesNotExist, ValueError, TypeError):
+        raise NotVisible from None

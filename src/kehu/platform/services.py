@@ -1,0 +1,253 @@
+"""The generic write path every record type shares: create, update, delete, restore and the
+bulk forms of update and delete. Each validates, checks access, writes the audit entry and
+publishes its event after commit, so no caller can skip any of it (DESIGN.md, "The spine")."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from django.core.exceptions import ObjectDoesNotExist, ValidationError
+from django.db import models, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from kehu.platform import audit as audit_log
+from kehu.platform.access import can_reassign, require, visible_to
+from kehu.platform.context import Context
+from kehu.platform.errors import NotVisible, StaleVersion
+from kehu.platform.events import Event, publish
+from kehu.platform.models import AuditAction, AuditEntry
+from kehu.platform.numbering import next_number
+from kehu.platform.records import RecordType, registry
+
+Data = Mapping[str, Any]
+
+
+def _resolve_foreign_key(ctx: Context, field: models.ForeignKey, value: Any) -> models.Model | None:
+    """A related record from an instance or a primary key, seen through the caller's eyes."""
+    if value in (None, ""):
+        return None
+    target = field.related_model
+    pk = value.pk if isinstance(value, models.Model) else value
+    queryset = target._default_manager.all()
+    target_type = next((rt for rt in registry if rt.model is target), None)
+    if target_type is not None:
+        queryset = visible_to(ctx.user, queryset, target_type)
+    elif target._meta.label == "accounts.User":
+        queryset = queryset.filter(is_active=True)
+    try:
+        return queryset.get(pk=pk)
+    except (ObjectDoesNotExist, ValueError, TypeError):
+        raise ValidationError(
+            {field.name: _("Select a valid %(type)s.") % {"type": target._meta.verbose_name}}
+        ) from None
+
+
+def _assign(rt: RecordType, ctx: Context, obj: models.Model, data: Data) -> None:
+    unknown = [name for name in data if name not in rt.fields]
+    if unknown:
+        raise ValidationError({name: _("This field cannot be set.") for name in unknown})
+    for name, value in data.items():
+        field = rt.model._meta.get_field(name)
+        if isinstance(field, models.ForeignKey):
+            setattr(obj, name, _resolve_foreign_key(ctx, field, value))
+        elif value is None and not field.null:
+            setattr(obj, name, field.get_default() if field.has_default() else "")
+        else:
+            setattr(obj, name, value)
+
+
+def _apply_ownership(rt: RecordType, ctx: Context, obj: Any, data: Data, *, is_new: bool) -> None:
+    """Owner defaults to the actor and team to the owner's team; only users who may reassign
+    records can give them to someone else or another team."""
+    if rt.visibility_via:
+        return  # follows its parent (set in the record type's ``prepare``)
+    if is_new and obj.owner_id is None:
+        obj.owner = ctx.user
+    if "owner" in data and "team" not in data:
+        obj.team_id = obj.owner.team_id
+    elif is_new and "team" not in data:
+        obj.team_id = obj.owner.team_id
+    if not can_reassign(ctx):
+        original = getattr(obj, "_kehu_original_owner", None) if not is_new else ctx.user.pk
+        if obj.owner_id != original and obj.owner_id != ctx.user.pk:
+            raise ValidationError({"owner": _("You can only assign records to yourself.")})
+        if "team" in data and obj.team_id not in (obj.owner.team_id, getattr(obj, "_kehu_original_team", None)):
+            raise ValidationError({"team": _("You cannot move records to another team.")})
+
+
+def _validate(rt: RecordType, ctx: Context, obj: Any, data: Data, *, is_new: bool) -> None:
+    _apply_ownership(rt, ctx, obj, data, is_new=is_new)
+    if rt.prepare is not None:
+        rt.prepare(obj, ctx, is_new)
+    obj.full_clean(exclude=["number"], validate_unique=True)
+
+
+def _event(name: str, rt: RecordType, obj: Any, ctx: Context, **data: Any) -> Event:
+    return Event(
+        type=name,
+        record_type=rt.key,
+        record_id=obj.pk,
+        data={"number": obj.number, **data},
+        actor_id=ctx.user.pk,
+        source=ctx.source,
+    )
+
+
+def record_create(rt: RecordType, *, ctx: Context, data: Data) -> Any:
+    """Create a record. Raises PermissionDenied, ValidationError."""
+    require(ctx, rt, "add")
+    obj = rt.model()
+    with transaction.atomic():
+        _assign(rt, ctx, obj, data)
+        _validate(rt, ctx, obj, data, is_new=True)
+        obj.number = next_number(rt.number_prefix)
+        obj.created_by = obj.updated_by = ctx.user
+        obj.created_at = obj.updated_at = timezone.now()
+        obj.save(force_insert=True)
+        values = audit_log.snapshot(obj, rt.fields)
+        changes = {name: [None, value] for name, value in values.items() if value not in (None, "", [], {})}
+        audit_log.audit(ctx, AuditAction.CREATE, obj, changes=changes)
+        if rt.after_save is not None:
+            rt.after_save(obj, ctx, True)
+        publish(_event("record.created", rt, obj, ctx))
+    return obj
+
+
+def record_update(rt: RecordType, *, ctx: Context, obj: Any, data: Data, version: int | None = None) -> Any:
+    """Apply ``data`` to a record the caller can see. Raises PermissionDenied, ValidationError,
+    StaleVersion (when ``version`` is not the stored one; nothing is written)."""
+    require(ctx, rt, "change")
+    if obj.is_deleted:
+        raise NotVisible
+    expected = obj.version if version is None else int(version)
+    if expected != obj.version:
+        raise StaleVersion(obj.version)
+    with transaction.atomic():
+        before = audit_log.snapshot(obj, rt.fields)
+        obj._kehu_original_owner = obj.owner_id
+        obj._kehu_original_team = obj.team_id
+        _assign(rt, ctx, obj, data)
+        _validate(rt, ctx, obj, data, is_new=False)
+        changes = audit_log.diff(before, audit_log.snapshot(obj, rt.fields))
+        if not changes:
+            return obj
+        obj.updated_at = timezone.now()
+        obj.updated_by = ctx.user
+        columns = {rt.model._meta.get_field(name).attname: None for name in changes}
+        values = {attname: getattr(obj, attname) for attname in [*columns, "updated_at", "updated_by_id"]}
+        written = rt.model.all_objects.filter(pk=obj.pk, version=expected).update(**values, version=expected + 1)
+        if not written:
+            current = rt.model.all_objects.filter(pk=obj.pk).values_list("version", flat=True).first()
+            raise StaleVersion(current or expected)
+        obj.version = expected + 1
+        audit_log.audit(ctx, AuditAction.UPDATE, obj, changes=changes)
+        if rt.after_save is not None:
+            rt.after_save(obj, ctx, False)
+        publish(_event("record.updated", rt, obj, ctx, changed=sorted(changes)))
+    return obj
+
+
+def _set_deleted(
+    rt: RecordType, ctx: Context, objs: Sequence[Any], *, deleted_at: Any, action: str
+) -> list[AuditEntry]:
+    """Move ``objs`` into (``deleted_at`` set) or out of (``None``) the trash with their
+    children; returns the audit entries for the caller to write in one go."""
+    if not objs:
+        return []
+    previous = {obj.deleted_at for obj in objs if obj.deleted_at is not None}
+    now = timezone.now()
+    entries: list[AuditEntry] = []
+    for obj in objs:
+        changes = {"deleted_at": [audit_log.json_value(obj, "deleted_at"), None]}
+        obj.deleted_at = deleted_at
+        obj.deleted_by = ctx.user if deleted_at is not None else None
+        obj.version += 1
+        obj.updated_at, obj.updated_by = now, ctx.user
+        changes["deleted_at"][1] = audit_log.json_value(obj, "deleted_at")
+        entries.append(audit_log.entry_for(ctx, action, obj, changes=changes))
+    rt.model.all_objects.bulk_update(objs, ["deleted_at", "deleted_by", "version", "updated_at", "updated_by"])
+    event = "record.deleted" if deleted_at is not None else "record.restored"
+    for obj in objs:
+        publish(_event(event, rt, obj, ctx))
+    ids = [obj.pk for obj in objs]
+    for child in rt.children:
+        child_rt = registry[child.key]
+        children = child_rt.model.all_objects.filter(**{f"{child.fk}_id__in": ids})
+        if deleted_at is not None:
+            children = children.filter(deleted_at__isnull=True)
+        else:  # bring back only the children that went to the trash together with the parent
+            children = children.filter(deleted_at__in=previous)
+        entries.extend(_set_deleted(child_rt, ctx, list(children), deleted_at=deleted_at, action=action))
+    return entries
+
+
+def record_delete(rt: RecordType, *, ctx: Context, obj: Any, version: int | None = None) -> None:
+    """Move a record (and its children) to the trash. Raises PermissionDenied, StaleVersion."""
+    if version is not None and int(version) != obj.version:
+        raise StaleVersion(obj.version)
+    record_bulk_delete(rt, ctx=ctx, objs=[obj])
+
+
+def record_bulk_delete(rt: RecordType, *, ctx: Context, objs: Iterable[Any]) -> int:
+    """Move records the caller can see to the trash in one transaction; returns how many."""
+    require(ctx, rt, "delete")
+    with transaction.atomic():
+        ids = [obj.pk for obj in objs]
+        targets = list(rt.model.all_objects.select_for_update().filter(pk__in=ids, deleted_at__isnull=True))
+        entries = _set_deleted(rt, ctx, targets, deleted_at=timezone.now(), action=AuditAction.DELETE)
+        AuditEntry.objects.bulk_create(entries)
+    return len(targets)
+
+
+def record_restore(rt: RecordType, *, ctx: Context, obj: Any) -> Any:
+    """Bring a record back from the trash with the children deleted along with it."""
+    require(ctx, rt, "delete")
+    if not obj.is_deleted:
+        return obj
+    with transaction.atomic():
+        entries = _set_deleted(rt, ctx, [obj], deleted_at=None, action=AuditAction.RESTORE)
+        AuditEntry.objects.bulk_create(entries)
+    return obj
+
+
+def record_bulk_update(rt: RecordType, *, ctx: Context, objs: Iterable[Any], data: Data) -> int:
+    """Set the same values on many records in one transaction: every record is validated
+    first and nothing is written unless all are valid. Raises PermissionDenied,
+    ValidationError (naming the first record that failed)."""
+    require(ctx, rt, "change")
+    bad = [name for name in data if name not in rt.bulk_fields]
+    if bad:
+        raise ValidationError({name: _("This field cannot be changed in bulk.") for name in bad})
+    objs = list(objs)
+    now = timezone.now()
+    entries: list[AuditEntry] = []
+    changed_objs: list[Any] = []
+    changed_fields: set[str] = set()
+    with transaction.atomic():
+        for obj in objs:
+            before = audit_log.snapshot(obj, rt.fields)
+            obj._kehu_original_owner = obj.owner_id
+            obj._kehu_original_team = obj.team_id
+            _assign(rt, ctx, obj, data)
+            try:
+                _validate(rt, ctx, obj, data, is_new=False)
+            except ValidationError as error:
+                raise ValidationError(
+                    _("%(record)s: %(error)s") % {"record": obj.number, "error": "; ".join(error.messages)}
+                ) from error
+            changes = audit_log.diff(before, audit_log.snapshot(obj, rt.fields))
+            if not changes:
+                continue
+            obj.updated_at, obj.updated_by, obj.version = now, ctx.user, obj.version + 1
+            changed_objs.append(obj)
+            changed_fields.update(changes)
+            entries.append(audit_log.entry_for(ctx, AuditAction.UPDATE, obj, changes=changes))
+        if changed_objs:
+            columns = [*sorted(changed_fields), "updated_at", "updated_by", "version"]
+            rt.model.all_objects.bulk_update(changed_objs, columns, batch_size=500)
+            AuditEntry.objects.bulk_create(entries, batch_size=500)
+            for obj, entry in zip(changed_objs, entries, strict=True):
+                publish(_event("record.updated", rt, obj, ctx, changed=sorted(entry.changes)))
+    return len(changed_objs)

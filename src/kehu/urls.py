@@ -1,0 +1,15 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from kehu.api.api import api
+from kehu.platform import health
+
+urlpatterns = [
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
+    path("api/v1/", api.urls),
+    path("accounts/", include("allauth.urls")),
+    path("django-admin/", admin.site.urls),
+    path("", include("kehu.accounts.urls")),
+    path("", include("kehu.web.urls")),
+]
