@@ -89,6 +89,13 @@ class BaseRecord(models.Model):
         name = getattr(self, "name", "")
         return f"{self.number} {name}".strip() if self.number else str(name)
 
+    def get_absolute_url(self) -> str:
+        from django.urls import reverse
+
+        from kehu.platform.records import registry
+
+        return reverse(f"{registry.for_model(type(self)).plural}_detail", args=[self.pk])
+
     @property
     def is_deleted(self) -> bool:
         return self.deleted_at is not None

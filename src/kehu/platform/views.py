@@ -1,0 +1,435 @@
+"""The generic web views of the spine: every registered record type gets a list (filters,
+search, sort, pagination, saved views, column choice, bulk edit and delete, CSV export),
+a detail page with its history, create and edit forms, and a trash. Views are thin: reads
+through selectors, writes through services."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Q
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+from django.views import View
+
+from kehu.platform import display, selectors, services
+from kehu.platform.access import can, visible_to
+from kehu.platform.audit import audit, history_for
+from kehu.platform.context import Context
+from kehu.platform.errors import NotVisible, StaleVersion
+from kehu.platform.exports import csv_safe
+from kehu.platform.models import AuditAction, SavedView
+from kehu.platform.records import RecordType, registry
+
+PAGE_SIZES = (25, 50, 100, 200)
+# Parameters of a list URL that are not filters.
+LIST_PARAMS = frozenset({"q", "sort", "page", "per_page", "cols", "view"})
+
+
+def add_service_errors(form: forms.Form, error: ValidationError) -> None:
+    """Show a service's validation errors on the form fields they name."""
+    if hasattr(error, "error_dict"):
+        for name, errors in error.error_dict.items():
+            form.add_error(name if name in form.fields else None, errors)
+    else:
+        form.add_error(None, error)
+
+
+def safe_next(request: HttpRequest, fallback: str) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        return target
+    return fallback
+
+
+class RecordView(LoginRequiredMixin, View):
+    """Base for the generic views: knows its record type and the acting context."""
+
+    rt: RecordType = None  # type: ignore[assignment]  # set by as_view(rt=...)
+
+    @property
+    def ctx(self) -> Context:
+        return Context.from_request(self.request)
+
+    def require(self, action: str) -> None:
+        if not can(self.request.user, self.rt, action):
+            raise PermissionDenied
+
+    def get_object(self, pk: Any, *, include_deleted: bool = False) -> Any:
+        try:
+            return selectors.record_get(self.rt, user=self.request.user, pk=pk, include_deleted=include_deleted)
+        except NotVisible:
+            raise Http404 from None
+
+    def url(self, name: str, *args: Any) -> str:
+        return reverse(f"{self.rt.plural}_{name}", args=args)
+
+    def permissions(self) -> dict[str, bool]:
+        user = self.request.user
+        return {action: can(user, self.rt, action) for action in ("view", "add", "change", "delete")}
+
+    def base_context(self, **extra: Any) -> dict[str, Any]:
+        return {"rt": self.rt, "perms_for": self.permissions(), **extra}
+
+
+class RecordListView(RecordView):
+    template_name = "platform/record_list.html"
+    table_template = "platform/_record_table.html"
+
+    def columns(self) -> list[str]:
+        allowed = self.rt.all_columns()
+        chosen = [c for c in self.request.GET.getlist("cols") if c in allowed]
+        return chosen or list(self.rt.list_columns)
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        self.require("view")
+        rt = self.rt
+        columns = self.columns()
+        filters = {k: v for k, v in request.GET.items() if k not in LIST_PARAMS and v != ""}
+        filter_form = selectors.filterset_for(rt)(data=filters or None, queryset=rt.model.objects.none()).form
+        try:
+            queryset = selectors.record_list(
+                rt, user=request.user, params=filters, q=request.GET.get("q", ""), ordering=request.GET.get("sort")
+            )
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+            queryset = rt.model.objects.none()
+        related = display.related_columns(rt, columns)
+        if related:
+            queryset = queryset.select_related(*related)
+        per_page = int(request.GET.get("per_page", 50)) if request.GET.get("per_page", "50").isdigit() else 50
+        paginator = Paginator(queryset, per_page if per_page in PAGE_SIZES else 50)
+        page = paginator.get_page(request.GET.get("page"))
+        saved_views = SavedView.objects.filter(record_type=rt.key).filter(Q(user=request.user) | Q(shared=True))
+        current_query = request.GET.copy()
+        for key in ("page", "view"):
+            current_query.pop(key, None)
+        context = self.base_context(
+            current_query=current_query.urlencode(),
+            page=page,
+            rows=page.object_list,
+            columns=columns,
+            all_columns=rt.all_columns(),
+            filter_form=filter_form,
+            active_filters=len(filters),
+            q=request.GET.get("q", ""),
+            sort=request.GET.get("sort", ""),
+            saved_views=saved_views,
+            current_view=request.GET.get("view", ""),
+            page_sizes=PAGE_SIZES,
+            bulk_enabled=bool(rt.bulk_fields) and can(request.user, rt, "change") or can(request.user, rt, "delete"),
+        )
+        if getattr(request, "htmx", False) and request.htmx.target == "record-table":  # type: ignore[attr-defined]
+            return render(request, self.table_template, context)
+        return render(request, self.template_name, context)
+
+
+class RecordExportView(RecordListView):
+    """The list as CSV (UTF-8 with BOM so Excel reads Chinese), with the same filters,
+    visibility and columns; every export is audited."""
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        self.require("view")
+        rt = self.rt
+        columns = self.columns()
+        filters = {k: v for k, v in request.GET.items() if k not in LIST_PARAMS and v != ""}
+        try:
+            queryset = selectors.record_list(
+                rt, user=request.user, params=filters, q=request.GET.get("q", ""), ordering=request.GET.get("sort")
+            )
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+            return HttpResponseRedirect(self.url("list"))
+        related = display.related_columns(rt, columns)
+        if related:
+            queryset = queryset.select_related(*related)
+        audit(self.ctx, AuditAction.EXPORT, extra={"record_type": rt.key, "count": queryset.count(), "query": request.GET.urlencode()})
+
+        def rows() -> Iterator[str]:
+            buffer = _Echo()
+            writer = csv.writer(buffer)
+            yield "\ufeff" + writer.writerow([display.field_label(rt, c) for c in columns])
+            for obj in queryset.iterator(chunk_size=2000):
+                yield writer.writerow([csv_safe(display.display_value(obj, c)) for c in columns])
+
+        filename = f"{rt.plural}-{timezone.localdate():%Y%m%d}.csv"
+        response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="{filename}"'
+        return response
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+class RecordDetailView(RecordView):
+    template_name = "platform/record_detail.html"
+
+    def get(self, request: HttpRequest, pk: int) -> HttpResponse:
+        self.require("view")
+        obj = self.get_object(pk)
+        fields = [(display.field_label(self.rt, name), display.display_value(obj, name), name) for name in self.rt.fields]
+        children = []
+        for child in self.rt.children:
+            child_rt = registry[child.key]
+            if not can(request.user, child_rt, "view"):
+                continue
+            rows = visible_to(request.user, child_rt.model.objects.filter(**{child.fk: obj}), child_rt)
+            if child_rt.select_related:
+                rows = rows.select_related(*child_rt.select_related)
+            columns = [c for c in child_rt.list_columns if c != child.fk]
+            children.append(
+                {
+                    "rt": child_rt,
+                    "fk": child.fk,
+                    "rows": list(rows.order_by(child_rt.ordering)[:100]),
+                    "columns": columns,
+                    "can_add": can(request.user, child_rt, "add"),
+                }
+            )
+        context = self.base_context(
+            obj=obj,
+            fields=fields,
+            children=children,
+            meta=[
+                (_("Owner"), obj.owner),
+                (_("Team"), obj.team or "—"),
+                (_("Created"), display.display_value(obj, "created_at")),
+                (_("Last changed"), display.display_value(obj, "updated_at")),
+                (_("Version"), obj.version),
+            ],
+        )
+        return render(request, self.template_name, context)
+
+
+def readable_change(model: Any, name: str, value: Any) -> str:
+    """A value from an audit entry's ``changes`` as a person reads it."""
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, dict) and "repr" in value:
+        return str(value["repr"])
+    if isinstance(value, bool):
+        return _("Yes") if value else _("No")
+    try:
+        field = model._meta.get_field(name)
+    except Exception:
+        return str(value)
+    if field.choices:
+        return str(dict(field.flatchoices).get(value, value))
+    return str(value)
+
+
+def history_rows(entries: Any) -> list[dict[str, Any]]:
+    """Audit entries with readable changes: field labels, choice labels, related names."""
+    rows = []
+    for entry in entries:
+        model = entry.content_type.model_class() if entry.content_type_id else None
+        changes = []
+        for name, pair in entry.changes.items():
+            label = str(model._meta.get_field(name).verbose_name) if model and _has_field(model, name) else name
+            changes.append((label, readable_change(model, name, pair[0]), readable_change(model, name, pair[1])))
+        rows.append({"entry": entry, "changes": changes})
+    return rows
+
+
+def _has_field(model: Any, name: str) -> bool:
+    try:
+        model._meta.get_field(name)
+    except Exception:
+        return False
+    return True
+
+
+class RecordHistoryView(RecordView):
+    template_name = "platform/record_history.html"
+
+    def get(self, request: HttpRequest, pk: int) -> HttpResponse:
+        self.require("view")
+        obj = self.get_object(pk, include_deleted=True)
+        rows = history_rows(history_for(obj).select_related("content_type")[:500])
+        template = "platform/_record_history.html" if getattr(request, "htmx", False) else self.template_name
+        return render(request, template, self.base_context(obj=obj, history=rows))
+
+
+class RecordFormView(RecordView):
+    template_name = "platform/record_form.html"
+
+    def render_form(self, form: forms.Form, obj: Any = None) -> HttpResponse:
+        status = 422 if form.is_bound and form.errors else 200
+        return render(self.request, self.template_name, self.base_context(form=form, obj=obj), status=status)
+
+
+class RecordCreateView(RecordFormView):
+    def get(self, request: HttpRequest) -> HttpResponse:
+        self.require("add")
+        form = self.rt.form(ctx=self.ctx, initial=request.GET.dict())
+        return self.render_form(form)
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        self.require("add")
+        form = self.rt.form(request.POST, ctx=self.ctx)
+        if form.is_valid():
+            try:
+                obj = services.record_create(self.rt, ctx=self.ctx, data=form.service_data())
+            except ValidationError as error:
+                add_service_errors(form, error)
+            else:
+                messages.success(request, _("%(type)s %(record)s created.") % {"type": self.rt.label, "record": obj})
+                return HttpResponseRedirect(safe_next(request, self.url("detail", obj.pk)))
+        return self.render_form(form)
+
+
+class RecordUpdateView(RecordFormView):
+    def get(self, request: HttpRequest, pk: int) -> HttpResponse:
+        self.require("change")
+        obj = self.get_object(pk)
+        return self.render_form(self.rt.form(instance=obj, ctx=self.ctx), obj)
+
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        self.require("change")
+        obj = self.get_object(pk)
+        form = self.rt.form(request.POST, instance=self.get_object(pk), ctx=self.ctx)
+        if form.is_valid():
+            try:
+                obj = services.record_update(
+                    self.rt, ctx=self.ctx, obj=obj, data=form.service_data(), version=form.cleaned_data.get("version")
+                )
+            except StaleVersion:
+                form.add_error(None, str(StaleVersion.message))
+            except ValidationError as error:
+                add_service_errors(form, error)
+            else:
+                messages.success(request, _("%(record)s saved.") % {"record": obj})
+                return HttpResponseRedirect(self.url("detail", obj.pk))
+        return self.render_form(form, obj)
+
+
+class RecordDeleteView(RecordView):
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        self.require("delete")
+        obj = self.get_object(pk)
+        version = request.POST.get("version")
+        try:
+            services.record_delete(self.rt, ctx=self.ctx, obj=obj, version=int(version) if version else None)
+        except StaleVersion:
+            messages.error(request, str(StaleVersion.message))
+            return HttpResponseRedirect(self.url("detail", obj.pk))
+        messages.success(request, _("%(record)s moved to the trash.") % {"record": obj})
+        return HttpResponseRedirect(self.url("list"))
+
+
+class RecordRestoreView(RecordView):
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        self.require("delete")
+        obj = self.get_object(pk, include_deleted=True)
+        services.record_restore(self.rt, ctx=self.ctx, obj=obj)
+        messages.success(request, _("%(record)s restored.") % {"record": obj})
+        return HttpResponseRedirect(safe_next(request, self.url("detail", obj.pk)))
+
+
+class RecordTrashView(RecordView):
+    template_name = "platform/record_trash.html"
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        self.require("view")
+        queryset = selectors.record_list(self.rt, user=request.user, trash=True, ordering=None, q=request.GET.get("q", ""))
+        queryset = queryset.select_related("deleted_by").order_by("-deleted_at", "-id")
+        page = Paginator(queryset, 50).get_page(request.GET.get("page"))
+        return render(request, self.template_name, self.base_context(page=page, rows=page.object_list))
+
+
+def bulk_form_class(rt: RecordType, ctx: Context) -> type[forms.Form]:
+    """A form with each bulk-editable field (optional) and a tick box saying "change it"."""
+    base = forms.modelform_factory(rt.model, form=rt.form, fields=rt.bulk_fields)
+    probe = base(ctx=ctx)
+    fields: dict[str, forms.Field] = {}
+    for name in rt.bulk_fields:
+        if name not in probe.fields:
+            continue  # e.g. owner for users who may not reassign
+        field = probe.fields[name]
+        field.required = False
+        fields[f"apply_{name}"] = forms.BooleanField(required=False, label=_("Change"))
+        fields[name] = field
+    return type(f"{rt.model.__name__}BulkForm", (forms.Form,), fields)
+
+
+class RecordBulkView(RecordView):
+    """Bulk actions on the ticked rows of a list: edit some fields, or move to the trash."""
+
+    template_name = "platform/record_bulk_edit.html"
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        ids = [i for i in request.POST.getlist("ids") if i.isdigit()]
+        back = safe_next(request, self.url("list"))
+        if not ids:
+            messages.warning(request, _("Select at least one record."))
+            return HttpResponseRedirect(back)
+        objs = list(visible_to(request.user, self.rt.model.objects.filter(pk__in=ids), self.rt))
+        action = request.POST.get("action")
+        if action == "delete":
+            self.require("delete")
+            count = services.record_bulk_delete(self.rt, ctx=self.ctx, objs=objs)
+            messages.success(
+                request, ngettext("%(count)d record moved to the trash.", "%(count)d records moved to the trash.", count) % {"count": count}
+            )
+            return HttpResponseRedirect(back)
+        self.require("change")
+        form_class = bulk_form_class(self.rt, self.ctx)
+        form = form_class(request.POST if "apply" in request.POST else None)
+        if form.is_bound and form.is_valid():
+            data = {
+                name: form.cleaned_data[name]
+                for name in self.rt.bulk_fields
+                if form.cleaned_data.get(f"apply_{name}")
+            }
+            if not data:
+                form.add_error(None, _("Tick at least one field to change."))
+            else:
+                try:
+                    count = services.record_bulk_update(self.rt, ctx=self.ctx, objs=objs, data=data)
+                except ValidationError as error:
+                    add_service_errors(form, error)
+                else:
+                    messages.success(request, ngettext("%(count)d record changed.", "%(count)d records changed.", count) % {"count": count})
+                    return HttpResponseRedirect(back)
+        fields = [(form[f"apply_{name}"], form[name]) for name in self.rt.bulk_fields if name in form.fields]
+        return render(request, self.template_name, self.base_context(form=form, fields=fields, objs=objs, next=back))
+
+
+class SavedViewCreateView(RecordView):
+    def post(self, request: HttpRequest) -> HttpResponse:
+        self.require("view")
+        name = request.POST.get("name", "").strip()[:100]
+        query = request.POST.get("query", "")[:2000]
+        if not name:
+            messages.error(request, _("Give the view a name."))
+            return HttpResponseRedirect(f"{self.url('list')}?{query}")
+        view, _created = SavedView.objects.update_or_create(
+            user=request.user,
+            record_type=self.rt.key,
+            name=name,
+            defaults={"query": query, "shared": bool(request.POST.get("shared"))},
+        )
+        messages.success(request, _("View “%(name)s” saved.") % {"name": name})
+        return HttpResponseRedirect(f"{self.url('list')}?{query}&view={view.pk}" if query else f"{self.url('list')}?view={view.pk}")
+
+
+class SavedViewDeleteView(RecordView):
+    def post(self, request: HttpRequest, view_id: int) -> HttpResponse:
+        view = get_object_or_404(SavedView, pk=view_id, user=request.user, record_type=self.rt.key)
+        view.delete()
+        messages.success(request, _("View “%(name)s” deleted.") % {"name": view.name})
+        return HttpResponseRedirect(self.url("list"))
