@@ -65,3 +65,13 @@ def make_contact() -> Any:
         return customer_services.contact_create(ctx=Context(user=user, source=Source.CLI), data={"customer": customer, **data})
 
     return make
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache() -> Any:
+    """Login throttling counts in the cache; every test starts with none."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
