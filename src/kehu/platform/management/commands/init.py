@@ -61,9 +61,7 @@ class Command(BaseCommand):
             dest="interactive",
             help="Never prompt; without KEHU_ADMIN_USERNAME and KEHU_PASSWORD no admin is created.",
         )
-        parser.add_argument(
-            "--no-admin", action="store_true", help="Only migrate; do not create the first admin user."
-        )
+        parser.add_argument("--no-admin", action="store_true", help="Only migrate; do not create the first admin user.")
 
     def handle(self, *args: Any, **options: Any) -> None:
         verbosity = options["verbosity"]

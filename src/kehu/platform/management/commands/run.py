@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connections
 from django.db.migrations.executor import MigrationExecutor
@@ -45,7 +47,9 @@ class Command(BaseCommand):
     requires_system_checks = []  # checked below, once, before forking workers
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--host", default="127.0.0.1", help="Address to listen on (default 127.0.0.1; 0.0.0.0 for all).")
+        parser.add_argument(
+            "--host", default="127.0.0.1", help="Address to listen on (default 127.0.0.1; 0.0.0.0 for all)."
+        )
         parser.add_argument("--port", type=int, default=8000, help="Port to listen on (default 8000).")
         parser.add_argument("--workers", type=int, default=2, help="Gunicorn worker processes (default 2).")
         parser.add_argument(
@@ -64,9 +68,9 @@ class Command(BaseCommand):
         except Exception as error:
             raise CommandError(f"Cannot reach the database: {error}") from error
         if pending:
-            raise CommandError(
-                f"The database has {pending} unapplied migration(s): run `kehu init` first."
-            )
+            raise CommandError(f"The database has {pending} unapplied migration(s): run `kehu init` first.")
+        # WhiteNoise serves from the package (finders) but warns when STATIC_ROOT is missing.
+        Path(settings.STATIC_ROOT).mkdir(parents=True, exist_ok=True)
         connections.close_all()  # no connection may be shared with the forked workers
         host, port = options["host"], options["port"]
         shown = "127.0.0.1" if host in {"0.0.0.0", "::"} else host  # noqa: S104

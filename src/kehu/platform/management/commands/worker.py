@@ -19,7 +19,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
-            "--queue-name", default="default", help="Queue(s) to work on, comma-separated, or * for all (default: default)."
+            "--queue-name",
+            default="default",
+            help="Queue(s) to work on, comma-separated, or * for all (default: default).",
         )
         parser.add_argument(
             "--interval", type=float, default=1.0, help="Seconds to wait when no task is ready (default 1)."
