@@ -7,8 +7,8 @@ import tempfile
 os.environ.setdefault("KEHU_DATA_DIR", tempfile.mkdtemp(prefix="kehu-test-"))
 os.environ.setdefault("KEHU_TASKS_BACKEND", "immediate")
 
-from kehu.settings import *  # noqa: E402, F403
-from kehu.settings import database_config  # noqa: E402
+from kehu.settings import *  # noqa: F403
+from kehu.settings import database_config
 
 DATABASES = {"default": database_config(os.environ.get("KEHU_TEST_DATABASE_URL"))}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":

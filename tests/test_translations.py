@@ -38,7 +38,18 @@ def test_every_message_in_the_code_is_in_the_catalogue(tmp_path: Path) -> None:
     copy = tmp_path / "kehu"
     shutil.copytree(SRC, copy, ignore=shutil.ignore_patterns("static", "__pycache__", "*.mo"))
     subprocess.run(
-        [sys.executable, "-m", "django", "makemessages", "-l", "zh_Hans", "--no-obsolete", "--no-location", "-v0"],
+        [
+            sys.executable,
+            "-P",
+            "-m",
+            "django",
+            "makemessages",
+            "-l",
+            "zh_Hans",
+            "--no-obsolete",
+            "--no-location",
+            "-v0",
+        ],
         cwd=copy,
         check=True,
         env={"PATH": "/usr/bin:/bin", "PYTHONPATH": ""},

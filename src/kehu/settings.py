@@ -27,14 +27,10 @@ DEBUG = env_flag("KEHU_DEBUG")
 SECRET_KEY = key_from_env_or_file("KEHU_SECRET_KEY", "secret.key", nbytes=48)
 KEHU_ENCRYPTION_KEY = key_from_env_or_file("KEHU_ENCRYPTION_KEY", "encryption.key")
 ALLOWED_HOSTS = [
-    h.strip()
-    for h in os.environ.get("KEHU_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]").split(",")
-    if h.strip()
+    h.strip() for h in os.environ.get("KEHU_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]").split(",") if h.strip()
 ]
 KEHU_HTTPS = env_flag("KEHU_HTTPS")
-CSRF_TRUSTED_ORIGINS = [
-    o.strip() for o in os.environ.get("KEHU_CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()
-]
+CSRF_TRUSTED_ORIGINS = [o.strip() for o in os.environ.get("KEHU_CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()]
 
 INSTALLED_APPS = [
     "kehu.platform",
@@ -138,9 +134,7 @@ if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
 else:
     # A database cache so that login throttling holds across several worker processes.
-    CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "kehu_cache"}
-    }
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "kehu_cache"}}
 
 _tasks_backend = os.environ.get("KEHU_TASKS_BACKEND", "db")
 TASKS = {

@@ -62,7 +62,9 @@ def make_customer() -> Any:
 def make_contact() -> Any:
     def make(user: Any, customer: Any, **data: Any) -> Any:
         data.setdefault("name", "Li Lei")
-        return customer_services.contact_create(ctx=Context(user=user, source=Source.CLI), data={"customer": customer, **data})
+        return customer_services.contact_create(
+            ctx=Context(user=user, source=Source.CLI), data={"customer": customer, **data}
+        )
 
     return make
 

@@ -20,7 +20,9 @@ def logged_in(user: Any) -> Client:
     return client
 
 
-def test_rep_list_shows_own_and_team_customers_only(rep: Any, other_rep: Any, make_user: Any, make_customer: Any) -> None:
+def test_rep_list_shows_own_and_team_customers_only(
+    rep: Any, other_rep: Any, make_user: Any, make_customer: Any
+) -> None:
     mate = make_user("mate", "sales", "East sales")
     make_customer(rep, name="Mine Ltd")
     make_customer(mate, name="Teammate Ltd")
@@ -101,7 +103,9 @@ def test_stale_edit_is_refused_and_changes_nothing(rep: Any, make_customer: Any)
 def test_history_tab_shows_before_and_after(rep: Any, make_customer: Any) -> None:
     customer = make_customer(rep, name="Acme", city="Hangzhou")
     client = logged_in(rep)
-    client.post(f"/customers/{customer.pk}/edit/", {"kind": "company", "name": "Acme", "city": "Shanghai", "version": 1})
+    client.post(
+        f"/customers/{customer.pk}/edit/", {"kind": "company", "name": "Acme", "city": "Shanghai", "version": 1}
+    )
     response = client.get(f"/customers/{customer.pk}/history/", HTTP_HX_REQUEST="true")
     body = response.content.decode()
     assert response.status_code == 200
@@ -137,14 +141,18 @@ def test_bulk_edit_changes_only_visible_selected_records(rep: Any, other_rep: An
         "/customers/bulk/", {"ids": ids, "action": "edit", "apply": "1", "apply_industry": "on", "industry": "Retail"}
     )
     assert response.status_code == 302
-    assert set(Customer.objects.filter(industry="Retail").values_list("name", flat=True)) == {"Mine 0", "Mine 1", "Mine 2"}
+    assert set(Customer.objects.filter(industry="Retail").values_list("name", flat=True)) == {
+        "Mine 0",
+        "Mine 1",
+        "Mine 2",
+    }
     theirs.refresh_from_db()
     assert theirs.industry == ""
     assert AuditEntry.objects.filter(action="update", changes__has_key="industry").count() == 3
 
 
 def test_bulk_delete_moves_selected_to_trash(rep: Any, make_customer: Any) -> None:
-    first, second, keep = (make_customer(rep, name=n) for n in ("One", "Two", "Keep"))
+    first, second, _keep = (make_customer(rep, name=n) for n in ("One", "Two", "Keep"))
     response = logged_in(rep).post("/customers/bulk/", {"ids": [first.pk, second.pk], "action": "delete"})
     assert response.status_code == 302
     assert list(Customer.objects.values_list("name", flat=True)) == ["Keep"]
@@ -197,7 +205,7 @@ def test_saved_view_is_stored_and_listed(rep: Any, make_user: Any) -> None:
 def test_csv_export_has_bom_escapes_formulas_respects_visibility_and_is_audited(
     rep: Any, other_rep: Any, make_customer: Any
 ) -> None:
-    make_customer(rep, name="=HYPERLINK(\"http://evil\")")
+    make_customer(rep, name='=HYPERLINK("http://evil")')
     make_customer(rep, name="上海贸易")
     make_customer(other_rep, name="Hidden Ltd")
     response = logged_in(rep).get("/customers/export.csv?cols=number&cols=name")

@@ -16,5 +16,13 @@ def scope_choices() -> list[tuple[str, str]]:
 
 class TokenForm(forms.Form):
     name = forms.CharField(label=_("Name"), max_length=100, required=False, help_text=_("What the token is for."))
-    scopes = forms.MultipleChoiceField(label=_("Scopes"), choices=scope_choices, widget=forms.CheckboxSelectMultiple, initial=["read"])
-    expires_days = forms.IntegerField(label=_("Expires after (days)"), min_value=1, max_value=3650, required=False, help_text=_("Leave empty for a token that does not expire."))
+    scopes = forms.MultipleChoiceField(
+        label=_("Scopes"), choices=scope_choices, widget=forms.CheckboxSelectMultiple, initial=["read"]
+    )
+    expires_days = forms.IntegerField(
+        label=_("Expires after (days)"),
+        min_value=1,
+        max_value=3650,
+        required=False,
+        help_text=_("Leave empty for a token that does not expire."),
+    )

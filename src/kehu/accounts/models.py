@@ -51,9 +51,7 @@ class Role(models.Model):
 
     key = models.SlugField(_("key"), max_length=32, unique=True)
     name = models.CharField(_("name"), max_length=100)
-    visibility = models.CharField(
-        _("visibility"), max_length=16, choices=Visibility.choices, default=Visibility.OWN
-    )
+    visibility = models.CharField(_("visibility"), max_length=16, choices=Visibility.choices, default=Visibility.OWN)
     permissions = models.ManyToManyField(Permission, verbose_name=_("permissions"), blank=True)
     # Models whose default permissions have been granted once; an admin's later removal sticks.
     defaults_applied = models.JSONField(default=list, blank=True, editable=False)

@@ -23,7 +23,9 @@ def set_language(request: HttpRequest) -> HttpResponse:
     """Switch the interface language; kept on the user (and in a cookie for the login page)."""
     language = request.POST.get("language", "")
     next_url = request.POST.get("next") or request.META.get("HTTP_REFERER") or "/"
-    if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+    if not url_has_allowed_host_and_scheme(
+        next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
         next_url = "/"
     response = HttpResponseRedirect(next_url)
     if language and check_for_language(language):
@@ -64,5 +66,3 @@ def token_revoke_view(request: HttpRequest, pk: int) -> HttpResponse:
     token_revoke(ctx=Context.from_request(request), token=token)
     messages.success(request, _("Token revoked."))
     return redirect("token_list")
-
-

@@ -24,9 +24,7 @@ def contact_after_save(contact: Contact, ctx: Context, is_new: bool) -> None:
     """One primary contact per customer: choosing a new one demotes the previous."""
     if not contact.is_primary:
         return
-    others = list(
-        Contact.objects.filter(customer_id=contact.customer_id, is_primary=True).exclude(pk=contact.pk)
-    )
+    others = list(Contact.objects.filter(customer_id=contact.customer_id, is_primary=True).exclude(pk=contact.pk))
     if not others:
         return
     now = timezone.now()

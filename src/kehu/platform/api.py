@@ -4,7 +4,6 @@ delete), token authentication with scopes, and RFC 9457 problem+json errors.
 No ``from __future__ import annotations`` here: django-ninja reads the endpoint annotations,
 which name schemas built at run time, when each endpoint is defined."""
 
-
 import datetime
 import decimal
 import hashlib
@@ -185,17 +184,24 @@ class RecordSchemas:
         }
         out: dict[str, Any] = dict(common)
         create: dict[str, Any] = {}
-        patch: dict[str, Any] = {"version": (int | None, Field(None, description="The version you read; a stale one answers 409."))}
+        patch: dict[str, Any] = {
+            "version": (int | None, Field(None, description="The version you read; a stale one answers 409."))
+        }
         for field_name in rt.fields:
             field = meta.get_field(field_name)
             kind = python_type(field)
-            nullable = field.null or isinstance(field, models.ForeignKey) and field.null
+            nullable = field.null or (isinstance(field, models.ForeignKey) and field.null)
             if field_name not in common:
                 alias = field.attname if isinstance(field, models.ForeignKey) else field_name
                 out_type = kind | None if nullable else kind
-                out[field_name] = (out_type, Field(None if nullable else ..., validation_alias=alias, **_describe(field)))
+                out[field_name] = (
+                    out_type,
+                    Field(None if nullable else ..., validation_alias=alias, **_describe(field)),
+                )
             required = not (field.blank or field.null or field.has_default()) and field_name not in ("owner", "team")
-            create[field_name] = (kind, Field(..., **_describe(field))) if required else (kind | None, Field(None, **_describe(field)))
+            create[field_name] = (
+                (kind, Field(..., **_describe(field))) if required else (kind | None, Field(None, **_describe(field)))
+            )
             patch[field_name] = (kind | None, Field(None, **_describe(field)))
         self.out = create_model(f"{name}Out", __base__=Schema, **out)
         self.create = create_model(f"{name}Create", __base__=Schema, **create)
@@ -239,7 +245,9 @@ def _create_idempotent(request: HttpRequest, key: str, create: Any) -> HttpRespo
         try:
             with transaction.atomic():
                 body = create()
-                IdempotencyKey.objects.create(user=user, key=key, path=request.path, fingerprint=fingerprint, status=201, body=body)
+                IdempotencyKey.objects.create(
+                    user=user, key=key, path=request.path, fingerprint=fingerprint, status=201, body=body
+                )
             return _json(201, body)
         except IntegrityError:  # the same key raced in from a parallel retry
             previous = IdempotencyKey.objects.filter(user=user, key=key).first()

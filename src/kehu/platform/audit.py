@@ -105,7 +105,9 @@ def _audit_logout(sender: Any, request: HttpRequest | None, user: Any, **kwargs:
 
 
 @receiver(user_login_failed)
-def _audit_login_failed(sender: Any, credentials: dict[str, Any], request: HttpRequest | None = None, **kwargs: Any) -> None:
+def _audit_login_failed(
+    sender: Any, credentials: dict[str, Any], request: HttpRequest | None = None, **kwargs: Any
+) -> None:
     from django.contrib.auth.models import AnonymousUser
 
     attempted = str(credentials.get("username") or credentials.get("email") or credentials.get("login") or "")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
+from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
@@ -55,8 +56,8 @@ def related_columns(rt: RecordType, columns: list[str]) -> list[str]:
     for name in columns:
         try:
             field = rt.model._meta.get_field(name)
-        except Exception:
-            continue
+        except FieldDoesNotExist:
+            continue  # a computed column: nothing to fetch
         if isinstance(field, models.ForeignKey):
             names.append(name)
     return names

@@ -195,9 +195,7 @@ class SavedView(models.Model):
 
     class Meta:
         ordering = ["name"]
-        constraints = [
-            models.UniqueConstraint(fields=["user", "record_type", "name"], name="savedview_unique_name")
-        ]
+        constraints = [models.UniqueConstraint(fields=["user", "record_type", "name"], name="savedview_unique_name")]
 
     def __str__(self) -> str:
         return self.name

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 from typing import Any
 
@@ -16,7 +17,6 @@ from kehu.platform.errors import NotVisible
 from kehu.platform.fields import PhoneField
 from kehu.platform.phones import normalize_phone
 from kehu.platform.records import RecordType
-
 
 _filtersets: dict[str, type[django_filters.FilterSet]] = {}
 
@@ -33,7 +33,9 @@ def filterset_for(rt: RecordType) -> type[django_filters.FilterSet]:
     for name in rt.filter_fields:
         field = rt.model._meta.get_field(name)
         if isinstance(field, models.CharField | models.TextField) and not field.choices:
-            declared[name] = django_filters.CharFilter(field_name=name, lookup_expr="icontains", label=field.verbose_name)
+            declared[name] = django_filters.CharFilter(
+                field_name=name, lookup_expr="icontains", label=field.verbose_name
+            )
         else:
             exact.append(name)
     meta = type("Meta", (), {"model": rt.model, "fields": exact})
@@ -49,10 +51,8 @@ def search_q(rt: RecordType, text: str) -> Q:
         field = rt.model._meta.get_field(name)
         condition |= Q(**{f"{name}__icontains": text})
         if isinstance(field, PhoneField):
-            try:
+            with contextlib.suppress(ValidationError):  # not a phone number: the substring match stands
                 condition |= Q(**{name: normalize_phone(text)})
-            except ValidationError:
-                pass
     return condition
 
 
@@ -63,7 +63,10 @@ def ordering_for(rt: RecordType, ordering: str | None) -> list[str]:
     name = ordering.removeprefix("-")
     if name not in rt.sortable:
         raise ValidationError(
-            {"ordering": _("Cannot sort by %(field)s; choose one of: %(fields)s.") % {"field": name, "fields": ", ".join(rt.sortable)}}
+            {
+                "ordering": _("Cannot sort by %(field)s; choose one of: %(fields)s.")
+                % {"field": name, "fields": ", ".join(rt.sortable)}
+            }
         )
     field = rt.model._meta.get_field(name)
     column = name
@@ -91,7 +94,7 @@ def record_list(
     if params:
         filterset = filterset_for(rt)(data=params, queryset=queryset)
         if not filterset.is_valid():
-            raise ValidationError({name: errors for name, errors in filterset.errors.items()})
+            raise ValidationError(dict(filterset.errors.items()))
         queryset = filterset.qs
     if q.strip():
         queryset = queryset.filter(search_q(rt, q.strip()))

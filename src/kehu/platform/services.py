@@ -65,9 +65,7 @@ def _apply_ownership(rt: RecordType, ctx: Context, obj: Any, data: Data, *, is_n
         return  # follows its parent (set in the record type's ``prepare``)
     if is_new and obj.owner_id is None:
         obj.owner = ctx.user
-    if "owner" in data and "team" not in data:
-        obj.team_id = obj.owner.team_id
-    elif is_new and "team" not in data:
+    if ("owner" in data and "team" not in data) or (is_new and "team" not in data):
         obj.team_id = obj.owner.team_id
     if not can_reassign(ctx):
         original = getattr(obj, "_kehu_original_owner", None) if not is_new else ctx.user.pk

@@ -129,7 +129,7 @@ class RecordListView(RecordView):
             saved_views=saved_views,
             current_view=request.GET.get("view", ""),
             page_sizes=PAGE_SIZES,
-            bulk_enabled=bool(rt.bulk_fields) and can(request.user, rt, "change") or can(request.user, rt, "delete"),
+            bulk_enabled=(bool(rt.bulk_fields) and can(request.user, rt, "change")) or can(request.user, rt, "delete"),
         )
         if getattr(request, "htmx", False) and request.htmx.target == "record-table":  # type: ignore[attr-defined]
             return render(request, self.table_template, context)
@@ -155,7 +155,11 @@ class RecordExportView(RecordListView):
         related = display.related_columns(rt, columns)
         if related:
             queryset = queryset.select_related(*related)
-        audit(self.ctx, AuditAction.EXPORT, extra={"record_type": rt.key, "count": queryset.count(), "query": request.GET.urlencode()})
+        audit(
+            self.ctx,
+            AuditAction.EXPORT,
+            extra={"record_type": rt.key, "count": queryset.count(), "query": request.GET.urlencode()},
+        )
 
         def rows() -> Iterator[str]:
             buffer = _Echo()
@@ -181,7 +185,11 @@ class RecordDetailView(RecordView):
     def get(self, request: HttpRequest, pk: int) -> HttpResponse:
         self.require("view")
         obj = self.get_object(pk)
-        fields = [(display.field_label(self.rt, name), display.display_value(obj, name), name) for name in self.rt.fields]
+        fields = [
+            (display.field_label(self.rt, name), display.display_value(obj, name), name)
+            for name in self.rt.fields
+            if name not in ("owner", "team")  # shown with the record's metadata
+        ]
         children = []
         for child in self.rt.children:
             child_rt = registry[child.key]
@@ -345,7 +353,9 @@ class RecordTrashView(RecordView):
 
     def get(self, request: HttpRequest) -> HttpResponse:
         self.require("view")
-        queryset = selectors.record_list(self.rt, user=request.user, trash=True, ordering=None, q=request.GET.get("q", ""))
+        queryset = selectors.record_list(
+            self.rt, user=request.user, trash=True, ordering=None, q=request.GET.get("q", "")
+        )
         queryset = queryset.select_related("deleted_by").order_by("-deleted_at", "-id")
         page = Paginator(queryset, 50).get_page(request.GET.get("page"))
         return render(request, self.template_name, self.base_context(page=page, rows=page.object_list))
@@ -383,7 +393,9 @@ class RecordBulkView(RecordView):
             self.require("delete")
             count = services.record_bulk_delete(self.rt, ctx=self.ctx, objs=objs)
             messages.success(
-                request, ngettext("%(count)d record moved to the trash.", "%(count)d records moved to the trash.", count) % {"count": count}
+                request,
+                ngettext("%(count)d record moved to the trash.", "%(count)d records moved to the trash.", count)
+                % {"count": count},
             )
             return HttpResponseRedirect(back)
         self.require("change")
@@ -391,9 +403,7 @@ class RecordBulkView(RecordView):
         form = form_class(request.POST if "apply" in request.POST else None)
         if form.is_bound and form.is_valid():
             data = {
-                name: form.cleaned_data[name]
-                for name in self.rt.bulk_fields
-                if form.cleaned_data.get(f"apply_{name}")
+                name: form.cleaned_data[name] for name in self.rt.bulk_fields if form.cleaned_data.get(f"apply_{name}")
             }
             if not data:
                 form.add_error(None, _("Tick at least one field to change."))
@@ -403,7 +413,10 @@ class RecordBulkView(RecordView):
                 except ValidationError as error:
                     add_service_errors(form, error)
                 else:
-                    messages.success(request, ngettext("%(count)d record changed.", "%(count)d records changed.", count) % {"count": count})
+                    messages.success(
+                        request,
+                        ngettext("%(count)d record changed.", "%(count)d records changed.", count) % {"count": count},
+                    )
                     return HttpResponseRedirect(back)
         fields = [(form[f"apply_{name}"], form[name]) for name in self.rt.bulk_fields if name in form.fields]
         return render(request, self.template_name, self.base_context(form=form, fields=fields, objs=objs, next=back))
@@ -424,7 +437,9 @@ class SavedViewCreateView(RecordView):
             defaults={"query": query, "shared": bool(request.POST.get("shared"))},
         )
         messages.success(request, _("View “%(name)s” saved.") % {"name": name})
-        return HttpResponseRedirect(f"{self.url('list')}?{query}&view={view.pk}" if query else f"{self.url('list')}?view={view.pk}")
+        return HttpResponseRedirect(
+            f"{self.url('list')}?{query}&view={view.pk}" if query else f"{self.url('list')}?view={view.pk}"
+        )
 
 
 class SavedViewDeleteView(RecordView):
