@@ -106,7 +106,7 @@ def database_config(url: str | None) -> dict:
         config.setdefault("OPTIONS", {})
         if config["ENGINE"] == "django.db.backends.postgresql":
             config["CONN_HEALTH_CHECKS"] = True
-        return config
+        return dict(config)
     return {
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": DATA_DIR / "kehu.sqlite3",

@@ -1,13 +1,17 @@
 from __future__ import annotations
 
 from django import forms
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from kehu.platform.records import registry
 
 
-def scope_choices() -> list[tuple[str, str]]:
-    choices = [("read", _("Read everything")), ("write", _("Read and write everything"))]
+def scope_choices() -> list[tuple[str, str | Promise]]:
+    choices: list[tuple[str, str | Promise]] = [
+        ("read", _("Read everything")),
+        ("write", _("Read and write everything")),
+    ]
     for area in registry.areas():
         choices.append((f"{area}:read", _("%(area)s: read") % {"area": area}))
         choices.append((f"{area}:write", _("%(area)s: read and write") % {"area": area}))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -13,7 +15,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from kehu.accounts.forms import TokenForm
-from kehu.accounts.models import ApiToken
+from kehu.accounts.models import ApiToken, User
 from kehu.accounts.services import token_create, token_revoke, user_set_language
 from kehu.platform.context import Context
 
@@ -45,7 +47,7 @@ def token_list(request: HttpRequest) -> HttpResponse:
         try:
             _token, new_token = token_create(
                 ctx=ctx,
-                user=request.user,  # type: ignore[arg-type]
+                user=cast("User", request.user),
                 scopes=form.cleaned_data["scopes"],
                 name=form.cleaned_data["name"],
                 expires_days=form.cleaned_data["expires_days"],
@@ -55,7 +57,7 @@ def token_list(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, _("Token created. Copy it now: it will not be shown again."))
             form = TokenForm()
-    tokens = ApiToken.objects.filter(user=request.user)
+    tokens = ApiToken.objects.filter(user=cast("User", request.user))
     return render(request, "accounts/token_list.html", {"form": form, "tokens": tokens, "new_token": new_token})
 
 

@@ -17,7 +17,7 @@ from kehu.platform.records import RecordType
 
 def field_label(rt: RecordType, name: str) -> str:
     try:
-        return str(rt.model._meta.get_field(name).verbose_name)
+        return str(rt.model_field(name).verbose_name)
     except Exception:  # a computed column
         return name.replace("_", " ")
 
@@ -55,7 +55,7 @@ def related_columns(rt: RecordType, columns: list[str]) -> list[str]:
     names = []
     for name in columns:
         try:
-            field = rt.model._meta.get_field(name)
+            field = rt.model_field(name)
         except FieldDoesNotExist:
             continue  # a computed column: nothing to fetch
         if isinstance(field, models.ForeignKey):

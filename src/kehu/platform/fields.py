@@ -13,7 +13,7 @@ from kehu.platform.phones import normalize_phone
 
 class PhoneFormField(forms.CharField):
     def to_python(self, value: Any) -> str:
-        return normalize_phone(super().to_python(value))
+        return normalize_phone(super().to_python(value) or "")
 
 
 class PhoneField(models.CharField):
@@ -28,6 +28,6 @@ class PhoneField(models.CharField):
     def to_python(self, value: Any) -> str:
         return normalize_phone(super().to_python(value) or "")
 
-    def formfield(self, **kwargs: Any) -> Any:
+    def formfield(self, **kwargs: Any) -> Any:  # type: ignore[override]
         kwargs.setdefault("form_class", PhoneFormField)
         return super().formfield(**kwargs)

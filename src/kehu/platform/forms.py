@@ -10,7 +10,7 @@ from django.db import models
 
 from kehu.platform.access import can_reassign, visible_to
 from kehu.platform.context import Context
-from kehu.platform.records import registry
+from kehu.platform.records import registry, related_model
 
 
 class RecordForm(forms.ModelForm):
@@ -30,7 +30,7 @@ class RecordForm(forms.ModelForm):
             if not isinstance(field, forms.ModelChoiceField):
                 continue
             model_field = self._meta.model._meta.get_field(name)
-            target = model_field.related_model if isinstance(model_field, models.ForeignKey) else None
+            target = related_model(model_field) if isinstance(model_field, models.ForeignKey) else None
             if target is None:
                 continue
             target_type = next((rt for rt in registry if rt.model is target), None)

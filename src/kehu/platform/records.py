@@ -5,14 +5,19 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django.db import models
 
 if TYPE_CHECKING:
-    from django import forms
-
     from kehu.platform.context import Context
+    from kehu.platform.forms import RecordForm
+    from kehu.platform.models import BaseRecord
+
+
+def related_model(field: models.ForeignKey) -> type[models.Model]:
+    """The model a foreign key points to (resolved once the app registry is ready)."""
+    return cast("type[models.Model]", field.related_model)
 
 
 @dataclass(frozen=True)
@@ -25,13 +30,13 @@ class Child:
 
 @dataclass
 class RecordType:
-    model: type[models.Model]
+    model: type[BaseRecord]
     key: str
     plural: str
     number_prefix: str
     area: str
     list_columns: list[str]
-    form: type[forms.ModelForm]
+    form: type[RecordForm]
     filter_fields: list[str] = field(default_factory=list)
     search_fields: list[str] = field(default_factory=list)
     sortable: list[str] = field(default_factory=list)
@@ -63,6 +68,10 @@ class RecordType:
     @property
     def app_label(self) -> str:
         return self.model._meta.app_label
+
+    def model_field(self, name: str) -> models.Field:
+        """The concrete model field ``name`` (raises FieldDoesNotExist)."""
+        return cast("models.Field", self.model._meta.get_field(name))
 
     def perm(self, action: str) -> str:
         """The Django permission for ``action`` (view, add, change, delete) on this type."""

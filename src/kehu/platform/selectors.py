@@ -16,7 +16,7 @@ from kehu.platform.access import visible_to
 from kehu.platform.errors import NotVisible
 from kehu.platform.fields import PhoneField
 from kehu.platform.phones import normalize_phone
-from kehu.platform.records import RecordType
+from kehu.platform.records import RecordType, related_model
 
 _filtersets: dict[str, type[django_filters.FilterSet]] = {}
 
@@ -31,7 +31,7 @@ def filterset_for(rt: RecordType) -> type[django_filters.FilterSet]:
     declared: dict[str, Any] = {}
     exact: list[str] = []
     for name in rt.filter_fields:
-        field = rt.model._meta.get_field(name)
+        field = rt.model_field(name)
         if isinstance(field, models.CharField | models.TextField) and not field.choices:
             declared[name] = django_filters.CharFilter(
                 field_name=name, lookup_expr="icontains", label=field.verbose_name
@@ -48,7 +48,7 @@ def search_q(rt: RecordType, text: str) -> Q:
     """Rows whose search fields contain ``text``; phone fields also match the normalized number."""
     condition = Q()
     for name in rt.search_fields:
-        field = rt.model._meta.get_field(name)
+        field = rt.model_field(name)
         condition |= Q(**{f"{name}__icontains": text})
         if isinstance(field, PhoneField):
             with contextlib.suppress(ValidationError):  # not a phone number: the substring match stands
@@ -68,10 +68,10 @@ def ordering_for(rt: RecordType, ordering: str | None) -> list[str]:
                 % {"field": name, "fields": ", ".join(rt.sortable)}
             }
         )
-    field = rt.model._meta.get_field(name)
+    field = rt.model_field(name)
     column = name
     if isinstance(field, models.ForeignKey):
-        related = field.related_model
+        related = related_model(field)
         column = f"{name}__{'username' if related._meta.label == 'accounts.User' else 'name'}"
     prefix = "-" if ordering.startswith("-") else ""
     return [f"{prefix}{column}", f"{prefix}id"]
@@ -89,7 +89,7 @@ def record_list(
     """The records ``user`` may see, filtered, searched and sorted. Raises ValidationError
     for a bad filter value or sort column."""
     manager = rt.model.all_objects
-    queryset = manager.filter(deleted_at__isnull=False) if trash else manager.filter(deleted_at__isnull=True)
+    queryset: QuerySet = manager.filter(deleted_at__isnull=False) if trash else manager.filter(deleted_at__isnull=True)
     queryset = visible_to(user, queryset, rt)
     if params:
         filterset = filterset_for(rt)(data=params, queryset=queryset)
@@ -105,8 +105,10 @@ def record_list(
 
 def record_get(rt: RecordType, *, user: Any, pk: Any, include_deleted: bool = False) -> Any:
     """One record ``user`` may see; raises NotVisible otherwise (also for a bad id)."""
-    manager = rt.model.all_objects if include_deleted else rt.model.objects
-    queryset = visible_to(user, manager.all(), rt)
+    queryset: QuerySet = rt.model.all_objects.all()
+    if not include_deleted:
+        queryset = queryset.filter(deleted_at__isnull=True)
+    queryset = visible_to(user, queryset, rt)
     if rt.select_related:
         queryset = queryset.select_related(*rt.select_related)
     try:

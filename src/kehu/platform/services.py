@@ -19,7 +19,7 @@ from kehu.platform.errors import NotVisible, StaleVersion
 from kehu.platform.events import Event, publish
 from kehu.platform.models import AuditAction, AuditEntry
 from kehu.platform.numbering import next_number
-from kehu.platform.records import RecordType, registry
+from kehu.platform.records import RecordType, registry, related_model
 
 Data = Mapping[str, Any]
 
@@ -28,7 +28,7 @@ def _resolve_foreign_key(ctx: Context, field: models.ForeignKey, value: Any) -> 
     """A related record from an instance or a primary key, seen through the caller's eyes."""
     if value in (None, ""):
         return None
-    target = field.related_model
+    target = related_model(field)
     pk = value.pk if isinstance(value, models.Model) else value
     queryset = target._default_manager.all()
     target_type = next((rt for rt in registry if rt.model is target), None)
@@ -49,7 +49,7 @@ def _assign(rt: RecordType, ctx: Context, obj: models.Model, data: Data) -> None
     if unknown:
         raise ValidationError({name: _("This field cannot be set.") for name in unknown})
     for name, value in data.items():
-        field = rt.model._meta.get_field(name)
+        field = rt.model_field(name)
         if isinstance(field, models.ForeignKey):
             setattr(obj, name, _resolve_foreign_key(ctx, field, value))
         elif value is None and not field.null:
@@ -133,7 +133,7 @@ def record_update(rt: RecordType, *, ctx: Context, obj: Any, data: Data, version
             return obj
         obj.updated_at = timezone.now()
         obj.updated_by = ctx.user
-        columns = {rt.model._meta.get_field(name).attname: None for name in changes}
+        columns = {rt.model_field(name).attname: None for name in changes}
         values = {attname: getattr(obj, attname) for attname in [*columns, "updated_at", "updated_by_id"]}
         written = rt.model.all_objects.filter(pk=obj.pk, version=expected).update(**values, version=expected + 1)
         if not written:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from django.http.response import HttpResponseBase
 from django.urls import URLPattern, path
 
 from kehu.platform import views
@@ -11,7 +14,7 @@ from kehu.platform.records import RecordType
 def record_urlpatterns(rt: RecordType) -> list[URLPattern]:
     p = rt.plural
 
-    def view(cls: type[views.RecordView]) -> object:
+    def view(cls: type[views.RecordView]) -> Callable[..., HttpResponseBase]:
         return cls.as_view(rt=rt)
 
     return [

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.contrib import messages
@@ -16,6 +16,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
@@ -30,6 +31,7 @@ from kehu.platform.audit import audit, history_for
 from kehu.platform.context import Context
 from kehu.platform.errors import NotVisible, StaleVersion
 from kehu.platform.exports import csv_safe
+from kehu.platform.forms import RecordForm
 from kehu.platform.models import AuditAction, SavedView
 from kehu.platform.records import RecordType, registry
 
@@ -38,7 +40,7 @@ PAGE_SIZES = (25, 50, 100, 200)
 LIST_PARAMS = frozenset({"q", "sort", "page", "per_page", "cols", "view"})
 
 
-def add_service_errors(form: forms.Form, error: ValidationError) -> None:
+def add_service_errors(form: forms.BaseForm, error: ValidationError) -> None:
     """Show a service's validation errors on the form fields they name."""
     if hasattr(error, "error_dict"):
         for name, errors in error.error_dict.items():
@@ -140,7 +142,7 @@ class RecordExportView(RecordListView):
     """The list as CSV (UTF-8 with BOM so Excel reads Chinese), with the same filters,
     visibility and columns; every export is audited."""
 
-    def get(self, request: HttpRequest) -> HttpResponse:
+    def get(self, request: HttpRequest) -> HttpResponseBase:  # type: ignore[override]
         self.require("view")
         rt = self.rt
         columns = self.columns()
@@ -275,7 +277,7 @@ class RecordHistoryView(RecordView):
 class RecordFormView(RecordView):
     template_name = "platform/record_form.html"
 
-    def render_form(self, form: forms.Form, obj: Any = None) -> HttpResponse:
+    def render_form(self, form: forms.BaseForm, obj: Any = None) -> HttpResponse:
         status = 422 if form.is_bound and form.errors else 200
         return render(self.request, self.template_name, self.base_context(form=form, obj=obj), status=status)
 
@@ -363,7 +365,7 @@ class RecordTrashView(RecordView):
 
 def bulk_form_class(rt: RecordType, ctx: Context) -> type[forms.Form]:
     """A form with each bulk-editable field (optional) and a tick box saying "change it"."""
-    base = forms.modelform_factory(rt.model, form=rt.form, fields=rt.bulk_fields)
+    base = cast("type[RecordForm]", forms.modelform_factory(rt.model, form=rt.form, fields=rt.bulk_fields))
     probe = base(ctx=ctx)
     fields: dict[str, forms.Field] = {}
     for name in rt.bulk_fields:
