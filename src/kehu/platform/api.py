@@ -8,7 +8,7 @@ import datetime
 import decimal
 import hashlib
 import json
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, models, transaction
@@ -26,6 +26,9 @@ from kehu.platform.context import Context, Source
 from kehu.platform.errors import NotVisible, StaleVersion
 from kehu.platform.models import IdempotencyKey
 from kehu.platform.records import RecordType
+
+if TYPE_CHECKING:
+    from kehu.accounts.models import User
 
 PROBLEM_TYPE = "application/problem+json"
 MAX_LIMIT = 500
@@ -169,7 +172,6 @@ class RecordSchemas:
 
     def __init__(self, rt: RecordType) -> None:
         name = rt.model.__name__
-        meta = rt.model._meta
         common: dict[str, Any] = {
             "id": (int, ...),
             "number": (str, ...),
@@ -188,7 +190,7 @@ class RecordSchemas:
             "version": (int | None, Field(None, description="The version you read; a stale one answers 409."))
         }
         for field_name in rt.fields:
-            field = meta.get_field(field_name)
+            field = rt.model_field(field_name)
             kind = python_type(field)
             nullable = field.null or (isinstance(field, models.ForeignKey) and field.null)
             if field_name not in common:
@@ -214,7 +216,7 @@ class RecordSchemas:
             "q": (str | None, Field(None, description="Search text.")),
         }
         for field_name in rt.filter_fields:
-            filters[field_name] = (str | None, Field(None, **_describe(meta.get_field(field_name))))
+            filters[field_name] = (str | None, Field(None, **_describe(rt.model_field(field_name))))
         self.filters = create_model(f"{name}Filters", __base__=Schema, **filters)
 
     def dump(self, obj: Any) -> dict[str, Any]:
@@ -239,7 +241,7 @@ def _create_idempotent(request: HttpRequest, key: str, create: Any) -> HttpRespo
     """Run ``create`` once per (user, key): a retry gets the first answer back; the same key
     with another request body is refused."""
     fingerprint = _fingerprint(request)
-    user = request.user
+    user = cast("User", request.user)  # TokenAuth and SessionAuth only let users in
     previous = IdempotencyKey.objects.filter(user=user, key=key).first()
     if previous is None:
         try:
