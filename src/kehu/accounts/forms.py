@@ -13,8 +13,8 @@ def scope_choices() -> list[tuple[str, str | Promise]]:
         ("write", _("Read and write everything")),
     ]
     for area in registry.areas():
-        choices.append((f"{area}:read", _("%(area)s: read") % {"area": area}))
-        choices.append((f"{area}:write", _("%(area)s: read and write") % {"area": area}))
+        choices.append((f"{area}:read", _("%(area)s: read") % {"area": registry.area_label(area)}))
+        choices.append((f"{area}:write", _("%(area)s: read and write") % {"area": registry.area_label(area)}))
     return choices
 
 

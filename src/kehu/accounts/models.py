@@ -35,7 +35,7 @@ class Team(models.Model):
 class Visibility(models.TextChoices):
     OWN = "own", _("Own records")
     TEAM = "team", _("Own and team records")
-    TEAM_TREE = "team_tree", _("Own records and the team tree below the user's team")
+    TEAM_TREE = "team_tree", _("Own records and those of the user's team and its sub-teams")
     ALL = "all", _("All records")
 
 

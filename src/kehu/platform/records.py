@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
 from django.db import models
+from django.utils.text import capfirst
 
 if TYPE_CHECKING:
     from kehu.platform.context import Context
@@ -114,6 +115,11 @@ class Registry:
 
     def areas(self) -> list[str]:
         return sorted({rt.area for rt in self})
+
+    def area_label(self, area: str) -> str:
+        """An area's name for people: the plural label of its main record type (customers)."""
+        main = self.by_plural(area) or next((rt for rt in self if rt.area == area), None)
+        return capfirst(str(main.label_plural)) if main is not None else area
 
 
 registry = Registry()

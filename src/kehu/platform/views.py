@@ -21,6 +21,7 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views import View
@@ -217,7 +218,7 @@ class RecordDetailView(RecordView):
             meta=[
                 (_("Owner"), obj.owner),
                 (_("Team"), obj.team or "—"),
-                (_("Created"), display.display_value(obj, "created_at")),
+                (_("Created at"), display.display_value(obj, "created_at")),
                 (_("Last changed"), display.display_value(obj, "updated_at")),
                 (_("Version"), obj.version),
             ],
@@ -297,7 +298,9 @@ class RecordCreateView(RecordFormView):
             except ValidationError as error:
                 add_service_errors(form, error)
             else:
-                messages.success(request, _("%(type)s %(record)s created.") % {"type": self.rt.label, "record": obj})
+                messages.success(
+                    request, capfirst(_("%(type)s %(record)s created.") % {"type": self.rt.label, "record": obj})
+                )
                 return HttpResponseRedirect(safe_next(request, self.url("detail", obj.pk)))
         return self.render_form(form)
 
