@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "allauth.mfa",
     "django_htmx",
     "django_filters",
+    "ninja",  # API docs from its bundled static files, not a CDN
     "crispy_forms",
     "crispy_bootstrap5",
     "django_tasks",
