@@ -48,6 +48,45 @@ def test_rep_gets_404_for_other_teams_customer_pages(rep: Any, other_rep: Any, m
     assert theirs.deleted_at is None
 
 
+def test_manager_sees_their_team_tree_but_not_sibling_branches(make_user: Any, make_customer: Any) -> None:
+    from kehu.accounts.services import team_get_or_create
+
+    head = team_get_or_create(name="Head office")
+    east = team_get_or_create(name="East region", parent=head)
+    team_get_or_create(name="Hangzhou", parent=east)
+    team_get_or_create(name="South region", parent=head)
+    manager = make_user("east_boss", "manager", "East region")
+    hangzhou_rep = make_user("hz", "sales", "Hangzhou")
+    south_rep = make_user("sz", "sales", "South region")
+    below = make_customer(hangzhou_rep, name="Hangzhou Tea")
+    beside = make_customer(south_rep, name="Shenzhen Chips")
+    client = logged_in(manager)
+    body = client.get("/customers/").content.decode()
+    assert "Hangzhou Tea" in body
+    assert "Shenzhen Chips" not in body
+    assert client.get(f"/customers/{below.pk}/").status_code == 200
+    assert client.get(f"/customers/{beside.pk}/").status_code == 404
+    search = client.get("/search/", {"q": "Shenzhen"}).content.decode()
+    assert "Shenzhen Chips" not in search
+    export = b"".join(client.get("/customers/export.csv").streaming_content).decode("utf-8-sig")
+    assert "Hangzhou Tea" in export
+    assert "Shenzhen Chips" not in export
+
+
+def test_guessed_ids_of_invisible_and_missing_records_look_the_same(
+    rep: Any, other_rep: Any, make_customer: Any, make_contact: Any
+) -> None:
+    theirs = make_customer(other_rep, name="Southern Ltd")
+    their_contact = make_contact(other_rep, theirs, name="Wang Fang")
+    client = logged_in(rep)
+    missing = client.get("/customers/999999/")
+    hidden = client.get(f"/customers/{theirs.pk}/")
+    assert missing.status_code == hidden.status_code == 404
+    assert client.get(f"/contacts/{their_contact.pk}/").status_code == 404
+    assert client.get(f"/contacts/{their_contact.pk}/edit/").status_code == 404
+    assert client.get("/customers/not-a-number/").status_code == 404
+
+
 def test_list_requires_login(db: Any) -> None:
     response = Client().get("/customers/")
     assert response.status_code == 302
