@@ -134,8 +134,8 @@ class AuditQuerySet(models.QuerySet):
 
 
 class AuditEntry(models.Model):
-    """One thing that happened. Append-only: a database trigger refuses updates and the
-    model refuses deletes."""
+    """One thing that happened. Append-only: the model and every manager refuse updates and
+    deletes; in the database a trigger refuses updates, and on PostgreSQL deletes too."""
 
     at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)
     actor = models.ForeignKey(
@@ -164,6 +164,7 @@ class AuditEntry(models.Model):
     class Meta:
         verbose_name = _("audit entry")
         verbose_name_plural = _("audit entries")
+        base_manager_name = "objects"  # no back door through _base_manager
         ordering = ["-at", "-id"]
         indexes = [
             models.Index(fields=["content_type", "object_id", "-at"], name="audit_record_idx"),
