@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from ninja import NinjaAPI
-from ninja.security import SessionAuth
 
-from kehu.platform.api import TokenAuth, install_problem_handlers, record_router
+from kehu.platform.api import SessionAuth, TokenAuth, install_problem_handlers, record_router
 from kehu.platform.records import registry
 
 api = NinjaAPI(

@@ -8,16 +8,18 @@ import datetime
 import decimal
 import hashlib
 import json
+from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, Literal, cast
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, models, transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Query, Router, Schema, Status
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.security import HttpBearer
+from ninja.security import SessionAuth as NinjaSessionAuth
 from pydantic import create_model
 
 from kehu.platform import selectors, services
@@ -107,7 +109,7 @@ def install_problem_handlers(api: Any) -> None:
 
     @api.exception_handler(HttpError)
     def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
-        return problem(exc.status_code, str(exc))
+        return problem(exc.status_code, HTTPStatus(exc.status_code).phrase, str(exc))
 
 
 # ---------------------------------------------------------------- authentication
@@ -125,6 +127,18 @@ class TokenAuth(HttpBearer):
         request.user = api_token.user
         request.api_token = api_token  # type: ignore[attr-defined]
         return api_token.user
+
+
+class SessionAuth(NinjaSessionAuth):
+    """The browser session, with django-ninja's CSRF check on writes. A request without a
+    logged-in session has nothing to protect: it skips the check, so a missing, expired or
+    revoked token answers 401 rather than a CSRF 403."""
+
+    def _get_key(self, request: HttpRequest) -> str | None:
+        user = getattr(request, "user", None)
+        if user is None or not user.is_authenticated:
+            return None
+        return super()._get_key(request)
 
 
 def api_context(request: HttpRequest) -> Context:
@@ -317,6 +331,6 @@ def record_router(rt: RecordType) -> Router:
         require(ctx, rt, "delete")
         obj = selectors.record_get(rt, user=ctx.user, pk=pk)
         services.record_delete(rt, ctx=ctx, obj=obj, version=version)
-        return 204, None
+        return Status(204, None)
 
     return router
