@@ -46,7 +46,8 @@ def test_worker_refuses_when_tasks_do_not_use_the_database(run_command) -> None:
 
 
 def _kehu(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    base = {k: v for k, v in os.environ.items() if not k.startswith("KEHU_") and k != "DJANGO_SETTINGS_MODULE"}
+    leaks = {"DJANGO_SETTINGS_MODULE", "DJANGO_ALLOW_ASYNC_UNSAFE"}  # set by other tests in this process
+    base = {k: v for k, v in os.environ.items() if not k.startswith("KEHU_") and k not in leaks}
     return subprocess.run(
         [sys.executable, "-c", "from kehu.cli import main; main()", *args],
         capture_output=True,

@@ -284,6 +284,14 @@ def test_contact_form_offers_only_visible_customers(rep: Any, other_rep: Any, ma
     assert not Contact.objects.filter(name="Sneaky").exists()
 
 
+def test_contact_list_filter_offers_only_visible_customers(rep: Any, other_rep: Any, make_customer: Any) -> None:
+    make_customer(rep, name="Visible Co")
+    make_customer(other_rep, name="Hidden Co")
+    response = logged_in(rep).get("/contacts/")
+    assert [c.name for c in response.context["filter_form"].fields["customer"].queryset] == ["Visible Co"]
+    assert "Hidden Co" not in response.content.decode()
+
+
 def test_customer_detail_lists_its_contacts(rep: Any, make_customer: Any, make_contact: Any) -> None:
     customer = make_customer(rep, name="Acme")
     make_contact(rep, customer, name="Han Meimei", is_primary=True)

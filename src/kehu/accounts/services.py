@@ -82,8 +82,8 @@ def parse_scopes(text: str | Iterable[str]) -> list[str]:
     items = [s.strip() for s in (text.split(",") if isinstance(text, str) else text) if s.strip()]
     areas = set(registry.areas())
     for item in items:
-        area, _sep, level = item.rpartition(":")
-        if level not in {"read", "write"} or (area and area not in areas):
+        area, sep, level = item.rpartition(":")
+        if level not in {"read", "write"} or (sep and area not in areas):
             raise ValidationError(
                 _("Unknown scope %(scope)s: use read, write, or AREA:read / AREA:write with AREA one of %(areas)s.")
                 % {"scope": item, "areas": ", ".join(sorted(areas))}

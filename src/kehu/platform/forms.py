@@ -33,7 +33,7 @@ class RecordForm(forms.ModelForm):
             target = related_model(model_field) if isinstance(model_field, models.ForeignKey) else None
             if target is None:
                 continue
-            target_type = next((rt for rt in registry if rt.model is target), None)
+            target_type = registry.for_model_or_none(target)
             if target_type is not None:
                 field.queryset = visible_to(ctx.user, target._default_manager.all(), target_type)
             elif target._meta.label == "accounts.User":

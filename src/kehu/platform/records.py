@@ -108,10 +108,14 @@ class Registry:
         return next((rt for rt in self if rt.plural == plural), None)
 
     def for_model(self, model: type[models.Model]) -> RecordType:
-        for rt in self:
-            if rt.model is model or rt.model._meta.concrete_model is model._meta.concrete_model:
-                return rt
-        raise KeyError(model)
+        found = self.for_model_or_none(model)
+        if found is None:
+            raise KeyError(model)
+        return found
+
+    def for_model_or_none(self, model: type[models.Model]) -> RecordType | None:
+        concrete = model._meta.concrete_model
+        return next((rt for rt in self if rt.model is model or rt.model._meta.concrete_model is concrete), None)
 
     def areas(self) -> list[str]:
         return sorted({rt.area for rt in self})

@@ -8,6 +8,7 @@ from typing import Any
 
 import django_filters
 from django.core.exceptions import ValidationError
+from django.core.validators import ProhibitNullCharactersValidator
 from django.db import models
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
@@ -16,7 +17,7 @@ from kehu.platform.access import visible_to
 from kehu.platform.errors import NotVisible
 from kehu.platform.fields import PhoneField
 from kehu.platform.phones import normalize_phone
-from kehu.platform.records import RecordType, related_model
+from kehu.platform.records import RecordType, registry, related_model
 
 _filtersets: dict[str, type[django_filters.FilterSet]] = {}
 
@@ -42,6 +43,19 @@ def filterset_for(rt: RecordType) -> type[django_filters.FilterSet]:
     filterset = type(f"{rt.model.__name__}FilterSet", (django_filters.FilterSet,), {"Meta": meta, **declared})
     _filtersets[rt.key] = filterset
     return filterset
+
+
+def filterset(rt: RecordType, *, user: Any, data: Mapping[str, Any] | None, queryset: QuerySet) -> Any:
+    """The record type's filters for ``user``: a filter on a related record offers, and
+    accepts, only records the user may see (another team's customer id is as unknown as a
+    missing one)."""
+    bound = filterset_for(rt)(data=data, queryset=queryset)
+    for filter_ in bound.filters.values():
+        if isinstance(filter_, django_filters.ModelChoiceFilter):
+            target = registry.for_model_or_none(filter_.queryset.model) if filter_.queryset is not None else None
+            if target is not None:
+                filter_.queryset = visible_to(user, target.model.objects.all(), target)
+    return bound
 
 
 def search_q(rt: RecordType, text: str) -> Q:
@@ -88,14 +102,17 @@ def record_list(
 ) -> QuerySet:
     """The records ``user`` may see, filtered, searched and sorted. Raises ValidationError
     for a bad filter value or sort column."""
+    nul = [name for name, value in {**(params or {}), "q": q}.items() if isinstance(value, str) and "\x00" in value]
+    if nul:  # PostgreSQL cannot compare text with NUL; refused on every database alike
+        raise ValidationError(dict.fromkeys(nul, ProhibitNullCharactersValidator.message))
     manager = rt.model.all_objects
     queryset: QuerySet = manager.filter(deleted_at__isnull=False) if trash else manager.filter(deleted_at__isnull=True)
     queryset = visible_to(user, queryset, rt)
     if params:
-        filterset = filterset_for(rt)(data=params, queryset=queryset)
-        if not filterset.is_valid():
-            raise ValidationError(dict(filterset.errors.items()))
-        queryset = filterset.qs
+        bound = filterset(rt, user=user, data=params, queryset=queryset)
+        if not bound.is_valid():
+            raise ValidationError(dict(bound.errors.items()))
+        queryset = bound.qs
     if q.strip():
         queryset = queryset.filter(search_q(rt, q.strip()))
     if rt.select_related:

@@ -8,8 +8,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
+from django.core.validators import ProhibitNullCharactersValidator
 from django.db import models, transaction
 from django.utils import timezone
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 
 from kehu.platform import audit as audit_log
@@ -31,7 +33,7 @@ def _resolve_foreign_key(ctx: Context, field: models.ForeignKey, value: Any) -> 
     target = related_model(field)
     pk = value.pk if isinstance(value, models.Model) else value
     queryset = target._default_manager.all()
-    target_type = next((rt for rt in registry if rt.model is target), None)
+    target_type = registry.for_model_or_none(target)
     if target_type is not None:
         queryset = visible_to(ctx.user, queryset, target_type)
     elif target._meta.label == "accounts.User":
@@ -54,6 +56,8 @@ def _assign(rt: RecordType, ctx: Context, obj: models.Model, data: Data) -> None
             setattr(obj, name, _resolve_foreign_key(ctx, field, value))
         elif value is None and not field.null:
             setattr(obj, name, field.get_default() if field.has_default() else "")
+        elif isinstance(value, str) and "\x00" in value:  # PostgreSQL cannot store NUL in text
+            raise ValidationError({name: ProhibitNullCharactersValidator.message})
         else:
             setattr(obj, name, value)
 
@@ -65,8 +69,8 @@ def _apply_ownership(rt: RecordType, ctx: Context, obj: Any, data: Data, *, is_n
         return  # follows its parent (set in the record type's ``prepare``)
     if is_new and obj.owner_id is None:
         obj.owner = ctx.user
-    if ("owner" in data and "team" not in data) or (is_new and "team" not in data):
-        obj.team_id = obj.owner.team_id
+    if obj.owner_id is not None and (("owner" in data and "team" not in data) or (is_new and "team" not in data)):
+        obj.team_id = obj.owner.team_id  # no owner (a PATCH of null) is refused by full_clean
     if not can_reassign(ctx):
         original = getattr(obj, "_kehu_original_owner", None) if not is_new else ctx.user.pk
         if obj.owner_id != original and obj.owner_id != ctx.user.pk:
@@ -193,17 +197,29 @@ def record_bulk_delete(rt: RecordType, *, ctx: Context, objs: Iterable[Any]) -> 
     require(ctx, rt, "delete")
     with transaction.atomic():
         ids = [obj.pk for obj in objs]
-        targets = list(rt.model.all_objects.select_for_update().filter(pk__in=ids, deleted_at__isnull=True))
+        queryset = rt.model.all_objects.select_for_update(of=("self",)).filter(pk__in=ids, deleted_at__isnull=True)
+        targets = list(visible_to(ctx.user, queryset, rt))
         entries = _set_deleted(rt, ctx, targets, deleted_at=timezone.now(), action=AuditAction.DELETE)
         AuditEntry.objects.bulk_create(entries)
     return len(targets)
 
 
 def record_restore(rt: RecordType, *, ctx: Context, obj: Any) -> Any:
-    """Bring a record back from the trash with the children deleted along with it."""
+    """Bring a record back from the trash with the children deleted along with it. Raises
+    ValidationError for a child whose parent is still in the trash (restore the parent)."""
     require(ctx, rt, "delete")
     if not obj.is_deleted:
         return obj
+    for parent_rt in registry:
+        for child in parent_rt.children:
+            parent = getattr(obj, child.fk) if child.key == rt.key else None
+            if parent is not None and parent.is_deleted:
+                raise ValidationError(
+                    {
+                        child.fk: _("%(record)s is in the trash: restore it first.")
+                        % {"record": capfirst(f"{parent_rt.label} {parent}")}
+                    }
+                )
     with transaction.atomic():
         entries = _set_deleted(rt, ctx, [obj], deleted_at=None, action=AuditAction.RESTORE)
         AuditEntry.objects.bulk_create(entries)
@@ -219,6 +235,9 @@ def record_bulk_update(rt: RecordType, *, ctx: Context, objs: Iterable[Any], dat
     if bad:
         raise ValidationError({name: _("This field cannot be changed in bulk.") for name in bad})
     objs = list(objs)
+    visible_qs = visible_to(ctx.user, rt.model.objects.filter(pk__in=[obj.pk for obj in objs]), rt)
+    visible = set(visible_qs.values_list("pk", flat=True))
+    objs = [obj for obj in objs if obj.pk in visible]
     now = timezone.now()
     entries: list[AuditEntry] = []
     changed_objs: list[Any] = []
@@ -246,6 +265,9 @@ def record_bulk_update(rt: RecordType, *, ctx: Context, objs: Iterable[Any], dat
             columns = [*sorted(changed_fields), "updated_at", "updated_by", "version"]
             rt.model.all_objects.bulk_update(changed_objs, columns, batch_size=500)
             AuditEntry.objects.bulk_create(entries, batch_size=500)
+            if rt.after_save is not None:
+                for obj in changed_objs:
+                    rt.after_save(obj, ctx, False)
             for obj, entry in zip(changed_objs, entries, strict=True):
                 publish(_event("record.updated", rt, obj, ctx, changed=sorted(entry.changes)))
     return len(changed_objs)

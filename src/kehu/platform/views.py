@@ -101,7 +101,9 @@ class RecordListView(RecordView):
         rt = self.rt
         columns = self.columns()
         filters = {k: v for k, v in request.GET.items() if k not in LIST_PARAMS and v != ""}
-        filter_form = selectors.filterset_for(rt)(data=filters or None, queryset=rt.model.objects.none()).form
+        filter_form = selectors.filterset(
+            rt, user=request.user, data=filters or None, queryset=rt.model.objects.none()
+        ).form
         try:
             queryset = selectors.record_list(
                 rt, user=request.user, params=filters, q=request.GET.get("q", ""), ordering=request.GET.get("sort")
@@ -348,7 +350,11 @@ class RecordRestoreView(RecordView):
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
         self.require("delete")
         obj = self.get_object(pk, include_deleted=True)
-        services.record_restore(self.rt, ctx=self.ctx, obj=obj)
+        try:
+            services.record_restore(self.rt, ctx=self.ctx, obj=obj)
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+            return HttpResponseRedirect(self.url("trash"))
         messages.success(request, _("%(record)s restored.") % {"record": obj})
         return HttpResponseRedirect(safe_next(request, self.url("detail", obj.pk)))
 
