@@ -96,3 +96,22 @@ def test_init_creates_sqlite_database_in_wal_mode(tmp_path: Path) -> None:
     with sqlite3.connect(tmp_path / "data" / "kehu.sqlite3") as connection:
         assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert connection.execute("SELECT count(*) FROM django_migrations").fetchone()[0] > 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_worker_runs_tasks_queued_in_the_database(run_command, settings) -> None:
+    from django_tasks import TaskResultStatus
+
+    from kehu.accounts.models import Team
+    from tests.cli.tasks import make_team
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    result = make_team.enqueue("Queued team")
+    assert not Team.objects.filter(name="Queued team").exists()
+
+    run_command("worker", "--batch", verbosity=0)
+
+    result.refresh()
+    assert result.status == TaskResultStatus.SUCCESSFUL
+    assert result.return_value == "Queued team"
+    assert Team.objects.filter(name="Queued team").exists()
