@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
+from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -67,6 +68,7 @@ class BaseRecord(models.Model):
     )
     version = models.PositiveIntegerField(_("version"), default=1, editable=False)
     custom = models.JSONField(_("custom fields"), default=dict, blank=True, editable=False)
+    tags = models.ManyToManyField("platform.Tag", verbose_name=_("tags"), blank=True, related_name="+")
     deleted_at = models.DateTimeField(_("deleted at"), null=True, blank=True, editable=False)
     deleted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -123,6 +125,77 @@ class AuditAction(models.TextChoices):
     TOKEN_CREATE = "token_create", _("API token created")
     TOKEN_REVOKE = "token_revoke", _("API token revoked")
     PASSWORD_CHANGE = "password_change", _("Password changed")
+
+
+class Tag(models.Model):
+    """A coloured label for records: for one record type, or shared by all (``record_type``
+    empty). Names are unique per record type regardless of case."""
+
+    name = models.CharField(_("name"), max_length=50)
+    color = models.CharField(_("colour"), max_length=7, default="#206bc4")
+    record_type = models.CharField(_("record type"), max_length=32, blank=True, db_index=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = _("tag")
+        verbose_name_plural = _("tags")
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(Lower("name"), "record_type", name="platform_tag_unique_name"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CustomField(models.Model):
+    """A field an admin adds to a record type without code; its values live in the record's
+    ``custom`` JSON under ``name``."""
+
+    class Kind(models.TextChoices):
+        TEXT = "text", _("Text")
+        LONG_TEXT = "long_text", _("Long text")
+        INTEGER = "integer", _("Integer")
+        DECIMAL = "decimal", _("Decimal")
+        MONEY = "money", _("Money")
+        DATE = "date", _("Date")
+        DATETIME = "datetime", _("Date and time")
+        BOOLEAN = "boolean", _("Yes / no")
+        CHOICE = "choice", _("Choice")
+        MULTI_CHOICE = "multi_choice", _("Multiple choice")
+        URL = "url", _("URL")
+        EMAIL = "email", _("Email")
+        PHONE = "phone", _("Phone")
+        USER = "user", _("User")
+        LINK = "link", _("Link to a record")
+
+    record_type = models.CharField(_("record type"), max_length=32)
+    name = models.SlugField(_("key"), max_length=50, help_text=_("Letters, digits and underscores; used in the API."))
+    label = models.CharField(_("label"), max_length=100)
+    kind = models.CharField(_("type"), max_length=16, choices=Kind.choices)
+    required = models.BooleanField(_("required"), default=False)
+    default = models.JSONField(_("default"), null=True, blank=True)
+    help_text = models.CharField(_("help text"), max_length=255, blank=True)
+    # For choice and multi_choice: [{"value": "vip", "label": "VIP"}, ...]
+    choices = models.JSONField(_("choices"), default=list, blank=True)
+    # For link: the key of the record type linked to.
+    target = models.CharField(_("linked record type"), max_length=32, blank=True)
+    section = models.CharField(_("section"), max_length=100, blank=True)
+    order = models.PositiveIntegerField(_("order"), default=0)
+    active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(_("updated at"), default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = _("custom field")
+        verbose_name_plural = _("custom fields")
+        ordering = ["record_type", "section", "order", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["record_type", "name"], name="platform_customfield_unique_name"),
+        ]
+
+    def __str__(self) -> str:
+        return self.label
 
 
 class AuditQuerySet(models.QuerySet):
