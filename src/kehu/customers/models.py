@@ -6,7 +6,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from kehu.platform.fields import PhoneField
+from kehu.platform.fields import EncryptedField
 from kehu.platform.models import BaseRecord
 
 
@@ -40,8 +40,8 @@ class Customer(BaseRecord):
     industry = models.CharField(_("industry"), max_length=100, blank=True)
     size = models.CharField(_("size"), max_length=16, choices=CompanySize.choices, blank=True)
     source = models.CharField(_("source"), max_length=32, choices=CustomerSource.choices, blank=True)
-    phone = PhoneField(_("phone"), blank=True)
-    email = models.EmailField(_("email"), blank=True)
+    phone = EncryptedField(_("phone"), kind="phone", blank=True)
+    email = EncryptedField(_("email"), kind="email", blank=True)
     website = models.URLField(_("website"), blank=True)
     country = models.CharField(_("country"), max_length=100, blank=True)
     province = models.CharField(_("province / state"), max_length=100, blank=True)
@@ -75,9 +75,9 @@ class Contact(BaseRecord):
     name = models.CharField(pgettext_lazy("person", "name"), max_length=200)
     title = models.CharField(_("job title"), max_length=100, blank=True)
     department = models.CharField(_("department"), max_length=100, blank=True)
-    mobile = PhoneField(_("mobile"), blank=True)
-    phone = PhoneField(_("phone"), blank=True)
-    email = models.EmailField(_("email"), blank=True)
+    mobile = EncryptedField(_("mobile"), kind="phone", blank=True)
+    phone = EncryptedField(_("phone"), kind="phone", blank=True)
+    email = EncryptedField(_("email"), kind="email", blank=True)
     wechat = models.CharField(_("WeChat ID"), max_length=64, blank=True)
     is_primary = models.BooleanField(_("primary contact"), default=False)
     notes = models.TextField(_("notes"), blank=True)
