@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib.auth.decorators import login_required
 from django.contrib.contenttypes.models import ContentType
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from kehu.platform import search as global_search
 from kehu.platform import selectors
 from kehu.platform.access import can
 from kehu.platform.models import AuditEntry
@@ -18,7 +17,9 @@ from kehu.platform.records import registry
 from kehu.platform.views import history_rows
 from kehu.web.forms import AuditFilterForm
 
-SEARCH_LIMIT = 8
+SEARCH_LIMIT = 8  # per record type in the header
+SEARCH_PAGE_LIMIT = 20  # per record type on the search page
+SEARCH_PAGE_LIMIT_ONE_TYPE = 100  # on the search page for one type
 
 
 @login_required
@@ -41,26 +42,25 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(request, "web/home.html", {"cards": cards})
 
 
-def search_groups(request: HttpRequest, q: str, limit: int) -> list[dict[str, Any]]:
-    groups = []
-    for rt in registry:
-        if not rt.search_fields or not can(request.user, rt, "view"):
-            continue
-        queryset = selectors.record_list(rt, user=request.user, q=q)
-        rows = list(queryset[: limit + 1])
-        if rows:
-            groups.append({"rt": rt, "rows": rows[:limit], "more": len(rows) > limit})
-    return groups
-
-
 @login_required
 def search(request: HttpRequest) -> HttpResponse:
-    """Search every record type the user may see (as-you-type in the header, or a page)."""
+    """Search every record type the user may see (as-you-type in the header, or a page; the
+    page takes ``type`` to list more of one type)."""
     q = request.GET.get("q", "").strip()
     partial = bool(getattr(request, "htmx", False))
-    groups = search_groups(request, q, SEARCH_LIMIT if partial else 50) if q else []
+    kind = request.GET.get("type", "").strip()
+    limit = SEARCH_LIMIT if partial else SEARCH_PAGE_LIMIT_ONE_TYPE if kind else SEARCH_PAGE_LIMIT
+    groups: list[global_search.Group] = []
+    error = ""
+    if q:
+        try:
+            groups = global_search.search(request.user, q, types=[kind] if kind else None, limit=limit)
+        except ValidationError as invalid:
+            error = "; ".join(invalid.messages)
+        except PermissionDenied as denied:
+            error = str(denied)
     template = "web/_search_results.html" if partial else "web/search.html"
-    return render(request, template, {"q": q, "groups": groups})
+    return render(request, template, {"q": q, "groups": groups, "error": error, "type": kind})
 
 
 @login_required

@@ -9,7 +9,8 @@
  *   [data-kehu-selected-count]
  *   [data-kehu-confirm="text"]    form, or button/link: ask before submitting/following
  *   [data-kehu-search]            global search wrapper, with [data-kehu-search-input] and
- *   #global-search-results        the dropdown htmx fills
+ *   #global-search-results        the dropdown htmx fills; arrow keys move through its
+ *   [data-kehu-search-result]     links
  */
 (function () {
   "use strict";
@@ -156,6 +157,30 @@
   document.addEventListener("click", function (event) {
     var wrapper = document.querySelector("[data-kehu-search]");
     if (wrapper && !wrapper.contains(event.target)) openResults(false);
+  });
+
+  // Arrow keys walk from the search box through the results and back; Enter opens one.
+  function moveInResults(event) {
+    var results = searchResults();
+    if (!results || !results.classList.contains("show")) return;
+    var links = Array.prototype.slice.call(results.querySelectorAll("a[data-kehu-search-result]"));
+    if (!links.length) return;
+    var input = document.querySelector("[data-kehu-search-input]");
+    var index = links.indexOf(document.activeElement);
+    if (event.key === "ArrowDown") {
+      event.preventDefault();
+      links[Math.min(index + 1, links.length - 1)].focus();
+    } else if (event.key === "ArrowUp" && index >= 0) {
+      event.preventDefault();
+      if (index === 0 && input) input.focus();
+      else links[index - 1].focus();
+    }
+  }
+
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "ArrowDown" && event.key !== "ArrowUp") return;
+    var wrapper = document.querySelector("[data-kehu-search]");
+    if (wrapper && wrapper.contains(document.activeElement)) moveInResults(event);
   });
 
   function isTyping(element) {

@@ -1,0 +1,351 @@
+"""Keeping the search index current: a document per record (what a record type's documents
+hold is worked out once per type), written in batches, following the record events, rebuilt
+by ``kehu reindex``."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.exceptions import FieldDoesNotExist
+from django.db import connection, models, transaction
+from django.db.models.signals import post_migrate, post_save
+from django.dispatch import receiver
+from django.utils import timezone
+from django_tasks import task
+
+from kehu.platform import events
+from kehu.platform.customfields.definitions import definitions
+from kehu.platform.fields import EncryptedField
+from kehu.platform.models import CustomField, SearchDocument
+from kehu.platform.records import RecordType, registry, related_model
+from kehu.platform.search.text import clean, pinyin_keys, short_terms
+
+log = logging.getLogger(__name__)
+
+BATCH_SIZE = 500
+SEPARATOR = " · "
+CUSTOM_TEXT_KINDS = frozenset({"text", "long_text", "choice", "multi_choice"})
+
+
+def _is_private(model_field: Any) -> bool:
+    """Encrypted personal fields stay out of the index (found by their blind index only)."""
+    return isinstance(model_field, EncryptedField)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a record type's documents are made of, worked out once per type."""
+
+    title: models.Field | None  # None: the record's str()
+    body: tuple[models.Field, ...]
+    parent: models.ForeignKey | None
+    parent_title: models.Field | None
+
+    @classmethod
+    def of(cls, rt: RecordType) -> Plan:
+        plan = _plans.get(id(rt))
+        if plan is None:
+            plan = _plans[id(rt)] = cls._build(rt)
+        return plan
+
+    @classmethod
+    def _build(cls, rt: RecordType) -> Plan:
+        title = _optional_field(rt, rt.search_title)
+        body = []
+        for name in dict.fromkeys([*rt.search_fields, *rt.search_extra]):
+            if name in ("number", rt.search_title):
+                continue
+            model_field = rt.model_field(name)
+            if not _is_private(model_field):
+                body.append(model_field)
+        parent, parent_title = None, None
+        if rt.search_parent:
+            fk = rt.model_field(rt.search_parent)
+            if not isinstance(fk, models.ForeignKey):
+                raise TypeError(f"{rt.key}.search_parent must name a foreign key, not {rt.search_parent!r}")
+            parent = fk
+            parent_rt = registry.for_model_or_none(related_model(fk))
+            parent_title = _optional_field(parent_rt, parent_rt.search_title) if parent_rt is not None else None
+        return cls(title, tuple(body), parent, parent_title)
+
+    def loading(self, rt: RecordType) -> Any:
+        """The records of ``rt`` out of the trash, loading only what the documents need:
+        encrypted values are neither read nor decrypted."""
+        queryset = rt.model.objects.all()
+        related = [f.name for f in self.body if isinstance(f, models.ForeignKey)]
+        names = {"pk", "number", "custom", *(f.name for f in self.body)}
+        if self.parent is not None:
+            related.append(self.parent.name)
+            names.add(self.parent.name)
+            if self.parent_title is not None:
+                names.add(f"{self.parent.name}__{self.parent_title.name}")
+            else:  # the parent's str() may need any of its fields
+                names.update(f"{self.parent.name}__{f.name}" for f in related_model(self.parent)._meta.concrete_fields)
+        if related:
+            queryset = queryset.select_related(*dict.fromkeys(related))
+        if self.title is None:
+            return queryset  # str() may need any field
+        return queryset.only(*names, self.title.name)
+
+
+_plans: dict[int, Plan] = {}  # by id() of the registered record type
+
+
+def _optional_field(rt: RecordType, name: str) -> models.Field | None:
+    try:
+        return rt.model_field(name)
+    except FieldDoesNotExist:
+        return None
+
+
+def _custom_text_definitions(rt: RecordType) -> list[CustomField]:
+    """The active custom fields of ``rt`` whose values are words (text, long text, choices);
+    phones, emails, numbers, dates, users and links stay out."""
+    return [definition for definition in definitions(rt.key) if definition.kind in CUSTOM_TEXT_KINDS]
+
+
+def _custom_texts(obj: Any, definitions: Sequence[Any]) -> list[str]:
+    values = getattr(obj, "custom", None) or {}
+    texts: list[str] = []
+    for definition in definitions:
+        value = values.get(definition.name)
+        if value in (None, "", []):
+            continue
+        if definition.kind in ("choice", "multi_choice"):
+            labels = {str(c.get("value")): str(c.get("label") or c.get("value")) for c in definition.choices or []}
+            chosen = value if isinstance(value, list) else [value]
+            texts.extend(labels.get(str(v), str(v)) for v in chosen)
+        else:
+            texts.append(str(value))
+    return texts
+
+
+def _field_text(obj: Any, model_field: models.Field | None) -> str:
+    if model_field is None:
+        return str(obj)
+    if isinstance(model_field, models.ForeignKey):
+        related = getattr(obj, model_field.name)
+        return str(related) if related is not None else ""
+    value = getattr(obj, model_field.attname)
+    if value is None or value == "":
+        return ""
+    if model_field.choices:
+        return str(dict(model_field.flatchoices).get(value, value))
+    return str(value)
+
+
+def document_for(rt: RecordType, obj: Any, custom_definitions: Sequence[Any] = ()) -> SearchDocument:
+    """The search document of one record (not saved)."""
+    values = _document_values(rt, Plan.of(rt), obj, custom_definitions)
+    return SearchDocument(**dict(zip(_COLUMNS, values, strict=True)))
+
+
+# The columns of a document, in the order of _document_values.
+_COLUMNS = ("record_type", "record_id", "number", "title", "pinyin", "body", "terms")
+
+
+def _document_values(rt: RecordType, plan: Plan, obj: Any, custom_definitions: Sequence[Any]) -> tuple[Any, ...]:
+    title = clean(_field_text(obj, plan.title))
+    body = [_field_text(obj, model_field) for model_field in plan.body]
+    body.extend(_custom_texts(obj, custom_definitions))
+    if plan.parent is not None:
+        related = getattr(obj, plan.parent.name)
+        if related is not None:
+            body.append(_field_text(related, plan.parent_title))
+    body = [cleaned for cleaned in (clean(text) for text in body if text) if cleaned]
+    pinyin = " ".join(pinyin_keys(title))
+    number = obj.number or ""
+    terms = " ".join(short_terms([number, title, *body, pinyin]))
+    return (rt.key, obj.pk, number, title, pinyin, SEPARATOR.join(body), terms)
+
+
+def _store(rt: RecordType, records: Iterable[Any], custom_definitions: Sequence[Any]) -> int:
+    """Write the documents of ``records``: one multi-row statement, no model instances. An
+    upsert, so two transactions indexing the same record at once both succeed (the later
+    state wins); on SQLite the update trigger keeps the FTS tables in step."""
+    plan = Plan.of(rt)
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    rows = [(*_document_values(rt, plan, obj, custom_definitions), now) for obj in records]
+    if rows:
+        names = [*_COLUMNS, "indexed_at"]
+        updates = ", ".join(f"{name} = excluded.{name}" for name in names[2:])
+        sql = (
+            f"INSERT INTO platform_searchdocument ({', '.join(names)}) VALUES ({', '.join(['%s'] * len(names))}) "  # noqa: S608
+            f"ON CONFLICT (record_type, record_id) DO UPDATE SET {updates}"
+        )
+        with connection.cursor() as cursor:
+            cursor.executemany(sql, rows)
+    return len(rows)
+
+
+def _indexable(rt: RecordType) -> Any:
+    return Plan.of(rt).loading(rt)
+
+
+# ---------------------------------------------------------------- keeping the index current
+
+
+def _chunks(values: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+def index_records(rt: RecordType, ids: Iterable[Any], *, dependents: bool = True) -> int:
+    """Make the index match the current state of the records ``ids`` of ``rt``: records out of
+    the trash are (re)indexed, records in the trash or gone are removed. With ``dependents``,
+    the records that index these records' titles (a customer's contacts) are reindexed too.
+    A few statements per 500 records, never one per record; returns the documents written."""
+    wanted = sorted({int(pk) for pk in ids if pk is not None})
+    if not wanted:
+        return 0
+    definitions = _custom_text_definitions(rt)
+    written = 0
+    for chunk in _chunks(wanted, BATCH_SIZE):
+        with transaction.atomic():
+            records = list(_indexable(rt).filter(pk__in=chunk))
+            found = {obj.pk for obj in records}
+            gone = [pk for pk in chunk if pk not in found]  # in the trash, or deleted
+            if gone:
+                SearchDocument.objects.filter(record_type=rt.key, record_id__in=gone).delete()
+            written += _store(rt, records, definitions)
+    if dependents:
+        for child_rt, fk in _dependents(rt):
+            child_ids = list(child_rt.model.objects.filter(**{f"{fk}__in": wanted}).values_list("pk", flat=True))
+            index_records(child_rt, child_ids, dependents=False)
+    return written
+
+
+def remove_records(rt: RecordType, ids: Iterable[Any]) -> int:
+    """Take the records ``ids`` of ``rt`` out of the index (a purge, a merge's losers)."""
+    wanted = sorted({int(pk) for pk in ids if pk is not None})
+    removed = 0
+    for chunk in _chunks(wanted, BATCH_SIZE):
+        removed += SearchDocument.objects.filter(record_type=rt.key, record_id__in=chunk).delete()[0]
+    return removed
+
+
+def _dependents(rt: RecordType) -> list[tuple[RecordType, str]]:
+    """Record types whose documents hold the title of an ``rt`` record (``search_parent``)."""
+    found = []
+    for other in registry:
+        parent = Plan.of(other).parent
+        if parent is not None and related_model(parent)._meta.concrete_model is rt.model._meta.concrete_model:
+            found.append((other, parent.attname))
+    return found
+
+
+RECORD_EVENTS = ("record.created", "record.updated", "record.deleted", "record.restored")
+
+
+@events.subscribe_batch(*RECORD_EVENTS)
+def on_records_changed(batch: list[events.Event]) -> None:
+    """Reindex the records a committed transaction touched, per record type in one go; the
+    records that show a renamed record's title (its contacts) follow."""
+    touched: dict[str, set[int]] = defaultdict(set)
+    renamed: dict[str, set[int]] = defaultdict(set)
+    for event in batch:
+        if event.record_id is None or registry.get(event.record_type) is None:
+            continue
+        touched[event.record_type].add(event.record_id)
+        changed = event.data.get("changed")
+        rt = registry[event.record_type]
+        if event.type == "record.updated" and (changed is None or rt.search_title in changed):
+            renamed[event.record_type].add(event.record_id)
+    for key, ids in touched.items():
+        index_records(registry[key], ids, dependents=False)
+    for key, ids in renamed.items():
+        rt = registry[key]
+        for child_rt, fk in _dependents(rt):
+            child_ids = child_rt.model.objects.filter(**{f"{fk}__in": sorted(ids)}).values_list("pk", flat=True)
+            index_records(child_rt, list(child_ids), dependents=False)
+
+
+@dataclass
+class RebuildReport:
+    record_type: str
+    rows: int
+    seconds: float
+
+    @property
+    def rows_per_second(self) -> float:
+        return self.rows / self.seconds if self.seconds > 0 else float(self.rows)
+
+
+def rebuild(rt: RecordType, *, batch_size: int = 2000, progress: Callable[[int], None] | None = None) -> RebuildReport:
+    """Reindex every record of ``rt`` in batches (one transaction each, so search keeps
+    answering meanwhile), then drop the documents of records that are gone or in the trash."""
+    started_at = timezone.now()
+    clock = time.perf_counter()
+    definitions = _custom_text_definitions(rt)
+    rows, last_pk = 0, None
+    while True:
+        with transaction.atomic():
+            queryset = _indexable(rt).order_by("pk")
+            if last_pk is not None:
+                queryset = queryset.filter(pk__gt=last_pk)
+            records = list(queryset[:batch_size])
+            if not records:
+                break
+            # Replace the documents of the batch's range of ids: those of records now in the
+            # trash go too.
+            old = SearchDocument.objects.filter(record_type=rt.key, record_id__lte=records[-1].pk)
+            if last_pk is not None:
+                old = old.filter(record_id__gt=last_pk)
+            old.delete()
+            last_pk = records[-1].pk
+            rows += _store(rt, records, definitions)
+        if progress is not None:
+            progress(rows)
+    SearchDocument.objects.filter(record_type=rt.key, indexed_at__lt=started_at).delete()
+    SearchDocument.objects.exclude(record_type__in=[other.key for other in registry]).delete()
+    return RebuildReport(rt.key, rows, time.perf_counter() - clock)
+
+
+def optimize() -> None:
+    """After a rebuild: merge the SQLite full-text index segments; on PostgreSQL refresh the
+    planner's statistics of the index table (its plans depend on them)."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute("INSERT INTO platform_search_fts(platform_search_fts) VALUES ('optimize')")
+            cursor.execute("INSERT INTO platform_search_terms(platform_search_terms) VALUES ('optimize')")
+        elif connection.vendor == "postgresql":
+            cursor.execute("ANALYZE platform_searchdocument")
+
+
+@task()
+def rebuild_task(record_type: str) -> int:
+    """``rebuild`` in the background (``kehu worker``): after a custom field changed."""
+    rt = registry.get(record_type)
+    return rebuild(rt).rows if rt is not None else 0
+
+
+@receiver(post_save, sender=CustomField)
+def _custom_field_changed(sender: Any, instance: CustomField, created: bool = False, **kwargs: Any) -> None:
+    """A text or choice field deactivated, reactivated or with new choice labels: its values
+    leave or join the documents of its record type, rebuilt in the background. (A new field
+    has no values yet, and fields with values are never deleted.)"""
+    if created or instance.kind not in CUSTOM_TEXT_KINDS or registry.get(instance.record_type) is None:
+        return
+    record_type = instance.record_type
+    transaction.on_commit(lambda: rebuild_task.enqueue(record_type))
+
+
+@receiver(post_migrate)
+def _index_existing_records(sender: Any, using: str = "default", **kwargs: Any) -> None:
+    """After the migration that creates the index (an upgrade), index the records already
+    there; later migrations find the index filled and do nothing."""
+    if getattr(sender, "label", "") != "platform" or using != "default":
+        return
+    if SearchDocument._meta.db_table not in connection.introspection.table_names():
+        return  # migrated back before the index
+    if SearchDocument.objects.exists():
+        return
+    for rt in registry:
+        if rt.model.objects.exists():
+            report = rebuild(rt)
+            log.info("search index: %d %s indexed in %.1f s", report.rows, rt.key, report.seconds)
