@@ -3,6 +3,8 @@ through the services, the way every real write is made."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -82,3 +84,33 @@ def _default_language() -> Any:
     translation.activate(settings.LANGUAGE_CODE)
     yield
     translation.activate(settings.LANGUAGE_CODE)
+
+
+@pytest.fixture
+def key_dir(settings: Any, tmp_path: Path) -> Iterator[Path]:
+    """Encryption keys in a data directory of their own (``encryption.key``), none from the
+    environment; the keyring is read afresh before and after the test."""
+    from kehu.platform import crypto
+
+    settings.DATA_DIR = tmp_path
+    settings.KEHU_ENCRYPTION_KEY_FROM_ENV = False
+    settings.KEHU_ENCRYPTION_OLD_KEYS = []
+    (tmp_path / crypto.KEY_FILE).write_text(crypto.generate_key() + "\n")
+    crypto.reset()
+    yield tmp_path
+    crypto.reset()
+
+
+@pytest.fixture
+def define(admin_user: Any) -> Any:
+    """Define a custom field as an admin: ``define("budget", "money", label=...)``."""
+    from kehu.platform.customfields import services as definitions
+
+    def make(name: str, kind: str, record_type: str = "customer", **options: Any) -> Any:
+        options.setdefault("label", name.replace("_", " ").title())
+        return definitions.customfield_create(
+            ctx=Context(user=admin_user, source=Source.CLI),
+            data={"record_type": record_type, "name": name, "kind": kind, **options},
+        )
+
+    return make

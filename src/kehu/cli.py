@@ -1,9 +1,9 @@
 """The ``kehu`` command: Kehu's own commands plus every Django management command.
 
-``kehu run``, ``kehu init``, ``kehu demo``, ``kehu createuser``, ``kehu token`` and ``kehu worker``
-are management commands of the Kehu apps; this entry point only sets the settings module and
-hands the arguments to Django, so ``kehu migrate``, ``kehu shell``, ``kehu check --deploy`` and
-the rest work the same way.
+``kehu run``, ``kehu init``, ``kehu demo``, ``kehu createuser``, ``kehu token``, ``kehu worker`` and
+``kehu rotate-keys`` (module ``rotate_keys``) are management commands of the Kehu apps; this entry
+point only sets the settings module and hands the arguments to Django, so ``kehu migrate``,
+``kehu shell``, ``kehu check --deploy`` and the rest work the same way.
 """
 
 from __future__ import annotations
@@ -20,7 +20,11 @@ KEHU_COMMANDS: list[tuple[str, str]] = [
     ("createuser", "Create a user: kehu createuser USERNAME --role ROLE [--team TEAM] [--email EMAIL]."),
     ("token", "Manage API tokens: kehu token create USERNAME [--scopes read], token list, token revoke ID."),
     ("worker", "Run background tasks from the database queue (Django Tasks)."),
+    ("rotate-keys", "Re-encrypt personal fields under a new key: kehu rotate-keys --new (resumable, online)."),
+    ("reindex", "Rebuild the global search index: kehu reindex [--type customer] (online, in batches)."),
 ]
+# Kehu commands spelt with a hyphen; Django's module names use an underscore.
+ALIASES = {"rotate-keys": "rotate_keys"}
 
 
 def overview() -> str:
@@ -49,6 +53,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         return
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kehu.settings")
     from django.core.management import execute_from_command_line
+
+    args[0] = ALIASES.get(args[0], args[0])
+    if args[0] == "help" and len(args) > 1:
+        args[1] = ALIASES.get(args[1], args[1])
 
     try:
         execute_from_command_line(["kehu", *args])

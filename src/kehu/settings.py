@@ -26,6 +26,10 @@ DATA_DIR = data_dir()
 DEBUG = env_flag("KEHU_DEBUG")
 SECRET_KEY = key_from_env_or_file("KEHU_SECRET_KEY", "secret.key", nbytes=48)
 KEHU_ENCRYPTION_KEY = key_from_env_or_file("KEHU_ENCRYPTION_KEY", "encryption.key")
+# Encryption of personal fields (platform/crypto.py): the current key comes from the environment
+# or from the data directory's encryption.key; retired keys still decrypt (kehu rotate-keys).
+KEHU_ENCRYPTION_KEY_FROM_ENV = bool(os.environ.get("KEHU_ENCRYPTION_KEY"))
+KEHU_ENCRYPTION_OLD_KEYS = [k.strip() for k in os.environ.get("KEHU_ENCRYPTION_OLD_KEYS", "").split(",") if k.strip()]
 ALLOWED_HOSTS = [
     h.strip() for h in os.environ.get("KEHU_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]").split(",") if h.strip()
 ]
@@ -183,6 +187,8 @@ LANGUAGE_CODE = "en"
 LANGUAGES = [("en", _("English")), ("zh-hans", _("Simplified Chinese"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = os.environ.get("KEHU_TIME_ZONE", "Asia/Shanghai")
+# Money custom fields sent without a currency are in this one (ISO 4217).
+KEHU_DEFAULT_CURRENCY = os.environ.get("KEHU_DEFAULT_CURRENCY", "CNY").strip().upper() or "CNY"
 USE_I18N = True
 USE_TZ = True
 

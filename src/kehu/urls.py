@@ -11,5 +11,7 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("django-admin/", admin.site.urls),
     path("", include("kehu.accounts.urls")),
+    path("", include("kehu.platform.tags.urls")),  # /settings/tags/
+    path("settings/custom-fields/", include("kehu.platform.customfields.urls")),
     path("", include("kehu.web.urls")),
 ]

@@ -18,16 +18,22 @@ def record_perms(actions: set[str]) -> set[str]:
     return {f"customers.{action}_{model}" for action in actions for model in ("customer", "contact")}
 
 
-# docs/admin-guide.md, "Roles"
+def tag_perms(actions: set[str]) -> set[str]:
+    return {f"platform.{action}_tag" for action in actions}
+
+
+# docs/admin-guide.md, "Roles" and "Tags"
 DOCUMENTED = {
-    "admin": (Visibility.ALL, record_perms(CRUD)),
+    "admin": (Visibility.ALL, record_perms(CRUD) | tag_perms(CRUD)),
     "manager": (
         Visibility.TEAM_TREE,
-        record_perms(CRUD) | {"accounts.reassign_records", "platform.view_auditentry"},
+        record_perms(CRUD)
+        | {"accounts.reassign_records", "platform.view_auditentry"}
+        | tag_perms({"view", "add", "change"}),
     ),
-    "sales": (Visibility.TEAM, record_perms(CRUD)),
-    "service": (Visibility.ALL, record_perms({"view", "change"})),
-    "marketing": (Visibility.ALL, record_perms({"view"})),
+    "sales": (Visibility.TEAM, record_perms(CRUD) | tag_perms({"add"})),
+    "service": (Visibility.ALL, record_perms({"view", "change"}) | tag_perms({"add"})),
+    "marketing": (Visibility.ALL, record_perms({"view"}) | tag_perms({"add"})),
     "read_only": (Visibility.ALL, record_perms({"view"})),
 }
 

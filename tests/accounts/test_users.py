@@ -148,6 +148,7 @@ def test_role_backend_grants_exactly_the_roles_permissions(make_user: Any) -> No
         "customers.change_customer",
         "customers.view_contact",
         "customers.change_contact",
+        "platform.add_tag",
     }
     assert agent.has_module_perms("customers")
     assert not agent.has_module_perms("accounts")

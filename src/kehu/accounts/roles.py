@@ -27,6 +27,18 @@ EXTRA_PERMISSIONS: dict[str, tuple[str, ...]] = {
     Role.MANAGER: ("accounts.reassign_records", "platform.view_auditentry"),
 }
 
+# Tags (platform/tags.py). Whoever may change a record may put existing tags on it; making a
+# new tag (also by typing a new name on a record) needs add_tag, which every role that works
+# with records has. Renaming, recolouring and deleting touch everybody's records: managers may
+# rename and recolour, only admins delete.
+TAG_PERMISSIONS: dict[str, tuple[str, ...]] = {
+    Role.ADMIN: ("platform.view_tag", "platform.add_tag", "platform.change_tag", "platform.delete_tag"),
+    Role.MANAGER: ("platform.view_tag", "platform.add_tag", "platform.change_tag"),
+    Role.SALES: ("platform.add_tag",),
+    Role.SERVICE: ("platform.add_tag",),
+    Role.MARKETING: ("platform.add_tag",),
+}
+
 
 def ensure_default_roles(**_: Any) -> None:
     """Create missing roles and grant each record type's default permissions once per model."""
@@ -51,7 +63,7 @@ def ensure_default_roles(**_: Any) -> None:
             codenames = [f"{action}_{rt.model._meta.model_name}" for action in actions]
             grant.extend(model_perms.filter(codename__in=codenames))
             applied.add(model_key)
-        for perm in EXTRA_PERMISSIONS.get(key, ()):
+        for perm in (*EXTRA_PERMISSIONS.get(key, ()), *TAG_PERMISSIONS.get(key, ())):
             if perm in applied:
                 continue
             app_label, codename = perm.split(".")

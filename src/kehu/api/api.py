@@ -2,12 +2,27 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from ninja import NinjaAPI
 
 from kehu.platform.api import SessionAuth, TokenAuth, install_problem_handlers, record_router
+from kehu.platform.customfields.openapi import patch_schema as describe_custom_fields
 from kehu.platform.records import registry
+from kehu.platform.search.api import router as search_router
+from kehu.platform.tags.api import router as tag_router
 
-api = NinjaAPI(
+
+class KehuAPI(NinjaAPI):
+    """The API whose OpenAPI document also describes the custom fields admins define at run
+    time (generated on every request for the document, so a new field shows at once)."""
+
+    def get_openapi_schema(self, *, path_prefix: str | None = None, path_params: Any = None) -> Any:
+        schema = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
+        return describe_custom_fields(schema, registry)
+
+
+api = KehuAPI(
     title="Kehu CRM API",
     version="1",
     description=(
@@ -22,3 +37,5 @@ install_problem_handlers(api)
 
 for record_type in registry:
     api.add_router(f"/{record_type.plural}/", record_router(record_type))
+api.add_router("/tags/", tag_router)
+api.add_router("/search/", search_router)

@@ -22,7 +22,8 @@ from ninja.security import HttpBearer
 from ninja.security import SessionAuth as NinjaSessionAuth
 from pydantic import create_model
 
-from kehu.platform import selectors, services
+from kehu.platform import crypto, customfields, selectors, services
+from kehu.platform import tags as record_tags
 from kehu.platform.access import require
 from kehu.platform.context import Context, Source
 from kehu.platform.errors import NotVisible, StaleVersion
@@ -219,6 +220,9 @@ class RecordSchemas:
                 (kind, Field(..., **_describe(field))) if required else (kind | None, Field(None, **_describe(field)))
             )
             patch[field_name] = (kind | None, Field(None, **_describe(field)))
+        record_tags.add_api_fields(out, create, patch)  # "tags": names out and in
+        # custom field values by key; each field is described when the OpenAPI document is asked for
+        create["custom"] = patch["custom"] = (dict[str, Any] | None, Field(None, description="Custom field values."))
         self.out = create_model(f"{name}Out", __base__=Schema, **out)
         self.create = create_model(f"{name}Create", __base__=Schema, **create)
         self.patch = create_model(f"{name}Patch", __base__=Schema, **patch)
@@ -231,6 +235,7 @@ class RecordSchemas:
         }
         for field_name in rt.filter_fields:
             filters[field_name] = (str | None, Field(None, **_describe(rt.model_field(field_name))))
+        filters.update(record_tags.api_filter_fields())  # tags=a,b&tags_match=any|all
         self.filters = create_model(f"{name}Filters", __base__=Schema, **filters)
 
     def dump(self, obj: Any) -> dict[str, Any]:
@@ -244,14 +249,27 @@ def _fingerprint(request: HttpRequest) -> str:
     return hashlib.sha256(request.path.encode() + b"\0" + request.body).hexdigest()
 
 
-def _json(status: int, body: Any, **headers: str) -> HttpResponse:
+def json_response(status: int, body: Any, **headers: str) -> HttpResponse:
     response = HttpResponse(json.dumps(body, ensure_ascii=False), status=status, content_type="application/json")
     for name, value in headers.items():
         response[name] = value
     return response
 
 
-def _create_idempotent(request: HttpRequest, key: str, create: Any) -> HttpResponse:
+IDEMPOTENCY_PURPOSE = crypto.IDEMPOTENCY_PURPOSE
+
+
+def seal_body(body: Any) -> str:
+    """A stored answer as one token: it holds the record, personal fields included."""
+    return crypto.encrypt_json(body, purpose=IDEMPOTENCY_PURPOSE)
+
+
+def open_body(stored: Any) -> Any:
+    """A stored answer back (an answer stored before encryption is returned as it is)."""
+    return crypto.decrypt_json(stored, purpose=IDEMPOTENCY_PURPOSE) if crypto.is_token(stored) else stored
+
+
+def create_idempotent(request: HttpRequest, key: str, create: Any) -> HttpResponse:
     """Run ``create`` once per (user, key): a retry gets the first answer back; the same key
     with another request body is refused."""
     fingerprint = _fingerprint(request)
@@ -262,9 +280,9 @@ def _create_idempotent(request: HttpRequest, key: str, create: Any) -> HttpRespo
             with transaction.atomic():
                 body = create()
                 IdempotencyKey.objects.create(
-                    user=user, key=key, path=request.path, fingerprint=fingerprint, status=201, body=body
+                    user=user, key=key, path=request.path, fingerprint=fingerprint, status=201, body=seal_body(body)
                 )
-            return _json(201, body)
+            return json_response(201, body)
         except IntegrityError:  # the same key raced in from a parallel retry
             previous = IdempotencyKey.objects.filter(user=user, key=key).first()
             if previous is None:
@@ -276,7 +294,7 @@ def _create_idempotent(request: HttpRequest, key: str, create: Any) -> HttpRespo
             _("This Idempotency-Key was already used for a different request."),
             errors=[{"field": "Idempotency-Key", "message": _("Use a new key for a new request.")}],
         )
-    return _json(previous.status, previous.body, **{"Idempotent-Replayed": "true"})
+    return json_response(previous.status, open_body(previous.body), **{"Idempotent-Replayed": "true"})
 
 
 def record_router(rt: RecordType) -> Router:
@@ -290,18 +308,20 @@ def record_router(rt: RecordType) -> Router:
         ctx = api_context(request)
         require(ctx, rt, "view")
         params = filters.model_dump(exclude_none=True)  # type: ignore[attr-defined]
+        params.update(customfields.filter_params(rt, request.GET))  # cf_<name>, cf_<name>_min/_max
         limit, offset = params.pop("limit"), params.pop("offset")
         queryset = selectors.record_list(
             rt, user=ctx.user, params=params, q=params.pop("q", ""), ordering=params.pop("ordering", None)
         )
         count = queryset.count()
-        return _json(200, {"items": [schemas.dump(obj) for obj in queryset[offset : offset + limit]], "count": count})
+        page = queryset.prefetch_related("tags")[offset : offset + limit]  # tags in one query
+        return json_response(200, {"items": [schemas.dump(obj) for obj in page], "count": count})
 
     @router.get("/{int:pk}/", response=schemas.out, summary=f"Get a {rt.key}", operation_id=f"{rt.key}_get")
     def get_record(request: HttpRequest, pk: int) -> Any:
         ctx = api_context(request)
         require(ctx, rt, "view")
-        return _json(200, schemas.dump(selectors.record_get(rt, user=ctx.user, pk=pk)))
+        return json_response(200, schemas.dump(selectors.record_get(rt, user=ctx.user, pk=pk)))
 
     @router.post("/", response={201: schemas.out}, summary=f"Create a {rt.key}", operation_id=f"{rt.key}_create")
     def create_record(request: HttpRequest, payload: Create) -> Any:  # type: ignore[valid-type]
@@ -313,8 +333,8 @@ def record_router(rt: RecordType) -> Router:
 
         key = request.headers.get("Idempotency-Key", "").strip()
         if key:
-            return _create_idempotent(request, key[:255], create)
-        return _json(201, create())
+            return create_idempotent(request, key[:255], create)
+        return json_response(201, create())
 
     @router.patch("/{int:pk}/", response=schemas.out, summary=f"Change a {rt.key}", operation_id=f"{rt.key}_patch")
     def patch_record(request: HttpRequest, pk: int, payload: Patch) -> Any:  # type: ignore[valid-type]
@@ -323,7 +343,9 @@ def record_router(rt: RecordType) -> Router:
         data = payload.model_dump(exclude_unset=True)  # type: ignore[attr-defined]
         version = data.pop("version", None)
         obj = selectors.record_get(rt, user=ctx.user, pk=pk)
-        return _json(200, schemas.dump(services.record_update(rt, ctx=ctx, obj=obj, data=data, version=version)))
+        return json_response(
+            200, schemas.dump(services.record_update(rt, ctx=ctx, obj=obj, data=data, version=version))
+        )
 
     @router.delete("/{int:pk}/", response={204: None}, summary=f"Delete a {rt.key}", operation_id=f"{rt.key}_delete")
     def delete_record(request: HttpRequest, pk: int, version: int | None = None) -> Any:

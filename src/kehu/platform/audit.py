@@ -14,15 +14,25 @@ from django.db import models
 from django.dispatch import receiver
 
 from kehu.platform.context import Context, Source, client_ip
+from kehu.platform.customfields.values import snapshot as custom_snapshot
+from kehu.platform.fields import encrypted_fields, open_value, seal_value
 from kehu.platform.models import AuditAction, AuditEntry
 
 if TYPE_CHECKING:
     from django.http import HttpRequest
 
 
+def sorted_names(items: Iterable[Any]) -> list[str]:
+    """Names in a stable order for people and diffs (ignoring case first)."""
+    return sorted((str(item) for item in items), key=lambda name: (name.casefold(), name))
+
+
 def json_value(obj: models.Model, name: str) -> Any:
-    """A field's value as JSON: foreign keys as ``{"id", "repr"}``, dates as ISO strings."""
+    """A field's value as JSON: foreign keys as ``{"id", "repr"}``, dates as ISO strings,
+    many-to-many fields (tags) as the sorted names of the related objects."""
     field = obj._meta.get_field(name)
+    if isinstance(field, models.ManyToManyField):
+        return sorted_names(getattr(obj, name).all()) if obj.pk is not None else []
     if isinstance(field, models.ForeignKey):
         pk = getattr(obj, field.attname)
         if pk is None:
@@ -37,12 +47,42 @@ def json_value(obj: models.Model, name: str) -> Any:
 
 
 def snapshot(obj: models.Model, fields: Iterable[str]) -> dict[str, Any]:
-    return {name: json_value(obj, name) for name in fields}
+    """``fields``' values as JSON, and the record's custom field values as ``custom.<name>``."""
+    return {name: json_value(obj, name) for name in fields} | custom_snapshot(obj)
 
 
 def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[Any]]:
-    """``{field: [before, after]}`` for the fields whose value changed."""
-    return {name: [before.get(name), value] for name, value in after.items() if before.get(name) != value}
+    """``{field: [before, after]}`` for the fields whose value changed (a name missing on one
+    side, like a cleared custom value, counts as ``None``)."""
+    names = [*after, *(name for name in before if name not in after)]
+    return {name: [before.get(name), after.get(name)] for name in names if before.get(name) != after.get(name)}
+
+
+def _map_pair(pair: Any, convert: Any) -> Any:
+    return [convert(value) for value in pair] if isinstance(pair, list | tuple) else convert(pair)
+
+
+def seal_changes(model: type[models.Model], changes: dict[str, Any]) -> dict[str, Any]:
+    """``changes`` with the values of encrypted fields as tokens: the audit log never holds
+    personal data in plain text (``opened_changes`` reads them back)."""
+    sealed = dict(changes)
+    for field in encrypted_fields(model):
+        if field.name in sealed:
+            sealed[field.name] = _map_pair(sealed[field.name], lambda value, f=field: seal_value(f, value))
+    return sealed
+
+
+def opened_changes(entry: AuditEntry) -> dict[str, Any]:
+    """An entry's ``changes`` with the values of encrypted fields decrypted (raises
+    DecryptionError; pages show a placeholder instead, see ``fields.readable``)."""
+    model = ContentType.objects.get_for_id(entry.content_type_id).model_class() if entry.content_type_id else None
+    if model is None:
+        return dict(entry.changes)
+    opened = dict(entry.changes)
+    for field in encrypted_fields(model):
+        if field.name in opened:
+            opened[field.name] = _map_pair(opened[field.name], lambda value, f=field: open_value(f, value))
+    return opened
 
 
 def entry_for(
@@ -64,7 +104,7 @@ def entry_for(
         content_type=ContentType.objects.get_for_model(obj) if obj is not None else None,
         object_id=obj.pk if obj is not None else None,
         object_repr=str(obj)[:255] if obj is not None else "",
-        changes=changes or {},
+        changes=seal_changes(type(obj), changes) if obj is not None and changes else changes or {},
         token=ctx.token.prefix if ctx.token is not None else "",
         extra=extra or {},
     )

@@ -8,8 +8,10 @@ from typing import Any
 from django import forms
 from django.db import models
 
+from kehu.platform import tags as record_tags
 from kehu.platform.access import can_reassign, visible_to
 from kehu.platform.context import Context
+from kehu.platform.customfields import forms as custom_form_fields
 from kehu.platform.records import registry, related_model
 
 
@@ -38,7 +40,14 @@ class RecordForm(forms.ModelForm):
                 field.queryset = visible_to(ctx.user, target._default_manager.all(), target_type)
             elif target._meta.label == "accounts.User":
                 field.queryset = target._default_manager.filter(is_active=True)
+        record_tags.add_form_fields(self)  # tags (and new tag names for users who may add tags)
+        self.custom_names = custom_form_fields.add_record_form_fields(self)  # "custom.<name>", after the rest
 
     def service_data(self) -> dict[str, Any]:
         """The cleaned values for the service (the version travels separately)."""
-        return {name: value for name, value in self.cleaned_data.items() if name != "version"}
+        data = {
+            name: value
+            for name, value in self.cleaned_data.items()
+            if name != "version" and name not in record_tags.FORM_FIELDS and name not in self.custom_names
+        }
+        return {**data, **record_tags.form_data(self), **custom_form_fields.record_form_data(self)}

@@ -291,3 +291,32 @@ class IdempotencyKey(models.Model):
 
     def __str__(self) -> str:
         return self.key
+
+
+class SearchDocument(models.Model):
+    """One record in the global search index (``platform/search/``): its searchable text,
+    the pinyin of its title and the short terms that answer one- and two-character queries.
+    Encrypted personal values are never copied here. On SQLite two FTS5 tables index these
+    rows (kept in step by triggers); on PostgreSQL, pg_trgm and GIN indexes."""
+
+    # Short columns first: ranking reads them for every hit, the long ones only for the page.
+    record_type = models.CharField(max_length=32)
+    record_id = models.BigIntegerField()
+    number = models.CharField(max_length=32, blank=True)
+    title = models.TextField(blank=True)
+    pinyin = models.TextField(blank=True)
+    indexed_at = models.DateTimeField(default=timezone.now)
+    body = models.TextField(blank=True)
+    terms = models.TextField(blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["record_type", "record_id"], name="platform_searchdoc_unique_record"),
+        ]
+        indexes = [  # exact title and number matches are found however many records match loosely
+            models.Index(Lower("title"), name="platform_search_title_idx"),
+            models.Index(Lower("number"), name="platform_search_number_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.record_type} {self.record_id}"

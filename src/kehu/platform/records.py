@@ -40,6 +40,15 @@ class RecordType:
     form: type[RecordForm]
     filter_fields: list[str] = field(default_factory=list)
     search_fields: list[str] = field(default_factory=list)
+    # The global search (platform/search/) indexes the search fields (encrypted ones only
+    # through their blind index), these further text fields (notes, address parts: too long
+    # for the lists' simple search), the record's active text custom fields and the title of
+    # the record ``search_parent`` points to (a contact is found by its customer's name).
+    # ``search_title`` names the field shown as a result's title, ranked first and indexed in
+    # pinyin too.
+    search_extra: list[str] = field(default_factory=list)
+    search_title: str = "name"
+    search_parent: str = ""
     sortable: list[str] = field(default_factory=list)
     bulk_fields: list[str] = field(default_factory=list)
     # Writable through the API and services (form fields and owner/team included).
@@ -82,6 +91,7 @@ class RecordType:
         seen: dict[str, None] = dict.fromkeys(
             self.column_choices or [*self.list_columns, *self.fields, "created_at", "updated_at"]
         )
+        seen.setdefault("tags")  # every record type has tags (platform/tags.py)
         return list(seen)
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import django_filters
@@ -13,9 +13,11 @@ from django.db import models
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 
+from kehu.platform import customfields
+from kehu.platform import tags as record_tags
 from kehu.platform.access import visible_to
 from kehu.platform.errors import NotVisible
-from kehu.platform.fields import PhoneField
+from kehu.platform.fields import EncryptedField, PhoneField, encrypted_filter, encrypted_lookup_q
 from kehu.platform.phones import normalize_phone
 from kehu.platform.records import RecordType, registry, related_model
 
@@ -25,7 +27,9 @@ _filtersets: dict[str, type[django_filters.FilterSet]] = {}
 def filterset_for(rt: RecordType) -> type[django_filters.FilterSet]:
     """The filters of a record type, shared by the web list and the API list.
 
-    Free-text fields match a part of the value; choices, booleans and links match exactly.
+    Free-text fields match a part of the value; choices, booleans and links match exactly;
+    encrypted fields match the whole value written in any format (a phone number that does not
+    parse, or an invalid email address, is a validation error naming the filter).
     """
     if rt.key in _filtersets:
         return _filtersets[rt.key]
@@ -33,16 +37,31 @@ def filterset_for(rt: RecordType) -> type[django_filters.FilterSet]:
     exact: list[str] = []
     for name in rt.filter_fields:
         field = rt.model_field(name)
-        if isinstance(field, models.CharField | models.TextField) and not field.choices:
+        if isinstance(field, EncryptedField):  # any format, exact match through the blind index
+            declared[name] = encrypted_filter(field)
+        elif isinstance(field, models.CharField | models.TextField) and not field.choices:
             declared[name] = django_filters.CharFilter(
                 field_name=name, lookup_expr="icontains", label=field.verbose_name
             )
         else:
             exact.append(name)
     meta = type("Meta", (), {"model": rt.model, "fields": exact})
+    declared.update(record_tags.list_filters(rt))  # every record type: tags=a,b&tags_match=any|all
     filterset = type(f"{rt.model.__name__}FilterSet", (django_filters.FilterSet,), {"Meta": meta, **declared})
     _filtersets[rt.key] = filterset
     return filterset
+
+
+def query_filters(query: Any, skip: Iterable[str] = ()) -> dict[str, str]:
+    """The filter parameters of a list URL (a QueryDict) without ``skip`` and empty values; a
+    parameter given more than once (a multiple choice such as ``tags``) is joined with commas,
+    the form the API takes."""
+    params: dict[str, str] = {}
+    for key in query:
+        values = [value for value in query.getlist(key) if value != ""]
+        if key not in skip and values:
+            params[key] = ",".join(values)
+    return params
 
 
 def filterset(rt: RecordType, *, user: Any, data: Mapping[str, Any] | None, queryset: QuerySet) -> Any:
@@ -55,19 +74,25 @@ def filterset(rt: RecordType, *, user: Any, data: Mapping[str, Any] | None, quer
             target = registry.for_model_or_none(filter_.queryset.model) if filter_.queryset is not None else None
             if target is not None:
                 filter_.queryset = visible_to(user, target.model.objects.all(), target)
-    return bound
+    return customfields.add_filters(rt, bound, user=user)  # cf_<name>, cf_<name>_min/_max
 
 
 def search_q(rt: RecordType, text: str) -> Q:
-    """Rows whose search fields contain ``text``; phone fields also match the normalized number."""
-    condition = Q()
+    """Rows whose search fields contain ``text``; phone fields also match the normalized number;
+    encrypted fields match only their whole value, through the blind index."""
+    condition = Q(pk__in=[])  # matches nothing until a field adds a condition
     for name in rt.search_fields:
         field = rt.model_field(name)
+        if isinstance(field, EncryptedField):
+            continue  # see encrypted_lookup_q below
         condition |= Q(**{f"{name}__icontains": text})
         if isinstance(field, PhoneField):
             with contextlib.suppress(ValidationError):  # not a phone number: the substring match stands
                 condition |= Q(**{name: normalize_phone(text)})
-    return condition
+    encrypted = encrypted_lookup_q(rt, text)
+    if encrypted is not None:
+        condition |= encrypted
+    return condition | customfields.search_q(rt, text)  # textual custom fields
 
 
 def ordering_for(rt: RecordType, ordering: str | None) -> list[str]:

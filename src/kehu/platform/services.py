@@ -15,10 +15,13 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 
 from kehu.platform import audit as audit_log
+from kehu.platform import customfields
+from kehu.platform import tags as record_tags
 from kehu.platform.access import can_reassign, require, visible_to
 from kehu.platform.context import Context
 from kehu.platform.errors import NotVisible, StaleVersion
 from kehu.platform.events import Event, publish
+from kehu.platform.fields import sync_blind_indexes
 from kehu.platform.models import AuditAction, AuditEntry
 from kehu.platform.numbering import next_number
 from kehu.platform.records import RecordType, registry, related_model
@@ -47,10 +50,12 @@ def _resolve_foreign_key(ctx: Context, field: models.ForeignKey, value: Any) -> 
 
 
 def _assign(rt: RecordType, ctx: Context, obj: models.Model, data: Data) -> None:
-    unknown = [name for name in data if name not in rt.fields]
+    unknown = [name for name in data if name not in rt.fields and name != "custom"]
     if unknown:
         raise ValidationError({name: _("This field cannot be set.") for name in unknown})
     for name, value in data.items():
+        if name == "custom":
+            continue  # custom field values: set and validated in _validate
         field = rt.model_field(name)
         if isinstance(field, models.ForeignKey):
             setattr(obj, name, _resolve_foreign_key(ctx, field, value))
@@ -83,7 +88,8 @@ def _validate(rt: RecordType, ctx: Context, obj: Any, data: Data, *, is_new: boo
     _apply_ownership(rt, ctx, obj, data, is_new=is_new)
     if rt.prepare is not None:
         rt.prepare(obj, ctx, is_new)
-    obj.full_clean(exclude=["number"], validate_unique=True)
+    with customfields.values_applied(rt, ctx.user, obj, data, is_new=is_new):  # errors of both together
+        obj.full_clean(exclude=["number"], validate_unique=True)
 
 
 def _event(name: str, rt: RecordType, obj: Any, ctx: Context, **data: Any) -> Event:
@@ -100,6 +106,8 @@ def _event(name: str, rt: RecordType, obj: Any, ctx: Context, **data: Any) -> Ev
 def record_create(rt: RecordType, *, ctx: Context, data: Data) -> Any:
     """Create a record. Raises PermissionDenied, ValidationError."""
     require(ctx, rt, "add")
+    data, tags = record_tags.split_data(data)  # names or Tag objects; None: not given
+    audited = rt.fields if tags is None else [*rt.fields, "tags"]
     obj = rt.model()
     with transaction.atomic():
         _assign(rt, ctx, obj, data)
@@ -108,7 +116,9 @@ def record_create(rt: RecordType, *, ctx: Context, data: Data) -> Any:
         obj.created_by = obj.updated_by = ctx.user
         obj.created_at = obj.updated_at = timezone.now()
         obj.save(force_insert=True)
-        values = audit_log.snapshot(obj, rt.fields)
+        if tags is not None:
+            record_tags.apply_to_record(rt, ctx, obj, tags)
+        values = audit_log.snapshot(obj, audited)
         changes = {name: [None, value] for name, value in values.items() if value not in (None, "", [], {})}
         audit_log.audit(ctx, AuditAction.CREATE, obj, changes=changes)
         if rt.after_save is not None:
@@ -126,18 +136,24 @@ def record_update(rt: RecordType, *, ctx: Context, obj: Any, data: Data, version
     expected = obj.version if version is None else int(version)
     if expected != obj.version:
         raise StaleVersion(obj.version)
+    data, tags = record_tags.split_data(data)  # names or Tag objects; None: not given
+    audited = rt.fields if tags is None else [*rt.fields, "tags"]
     with transaction.atomic():
-        before = audit_log.snapshot(obj, rt.fields)
+        before = audit_log.snapshot(obj, audited)
         obj._kehu_original_owner = obj.owner_id
         obj._kehu_original_team = obj.team_id
         _assign(rt, ctx, obj, data)
         _validate(rt, ctx, obj, data, is_new=False)
-        changes = audit_log.diff(before, audit_log.snapshot(obj, rt.fields))
+        if tags is not None:  # rolled back with the rest on a stale version
+            record_tags.apply_to_record(rt, ctx, obj, tags)
+        changes = audit_log.diff(before, audit_log.snapshot(obj, audited))
         if not changes:
             return obj
         obj.updated_at = timezone.now()
         obj.updated_by = ctx.user
-        columns = {rt.model_field(name).attname: None for name in changes}
+        # "custom.<name>" changes are written to the custom column
+        columns = {rt.model_field(name.partition(".")[0]).attname: None for name in changes if name != "tags"}
+        columns.update(dict.fromkeys(sync_blind_indexes(obj, changes)))  # encrypted fields' index columns
         values = {attname: getattr(obj, attname) for attname in [*columns, "updated_at", "updated_by_id"]}
         written = rt.model.all_objects.filter(pk=obj.pk, version=expected).update(**values, version=expected + 1)
         if not written:
@@ -262,7 +278,8 @@ def record_bulk_update(rt: RecordType, *, ctx: Context, objs: Iterable[Any], dat
             changed_fields.update(changes)
             entries.append(audit_log.entry_for(ctx, AuditAction.UPDATE, obj, changes=changes))
         if changed_objs:
-            columns = [*sorted(changed_fields), "updated_at", "updated_by", "version"]
+            indexes = dict.fromkeys(name for obj in changed_objs for name in sync_blind_indexes(obj, changed_fields))
+            columns = [*sorted(changed_fields), *indexes, "updated_at", "updated_by", "version"]
             rt.model.all_objects.bulk_update(changed_objs, columns, batch_size=500)
             AuditEntry.objects.bulk_create(entries, batch_size=500)
             if rt.after_save is not None:

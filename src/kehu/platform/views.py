@@ -26,12 +26,14 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views import View
 
-from kehu.platform import display, selectors, services
+from kehu.platform import customfields, display, selectors, services
+from kehu.platform import tags as record_tags
 from kehu.platform.access import can, visible_to
 from kehu.platform.audit import audit, history_for
 from kehu.platform.context import Context
 from kehu.platform.errors import NotVisible, StaleVersion
 from kehu.platform.exports import csv_safe
+from kehu.platform.fields import EncryptedField, readable, seal_query, unseal_query
 from kehu.platform.forms import RecordForm
 from kehu.platform.models import AuditAction, SavedView
 from kehu.platform.records import RecordType, registry
@@ -92,15 +94,20 @@ class RecordListView(RecordView):
     table_template = "platform/_record_table.html"
 
     def columns(self) -> list[str]:
-        allowed = self.rt.all_columns()
+        allowed = self.available_columns()
         chosen = [c for c in self.request.GET.getlist("cols") if c in allowed]
         return chosen or list(self.rt.list_columns)
 
+    def available_columns(self) -> list[str]:
+        """The record type's columns and its active custom fields (``custom.<name>``)."""
+        return [*self.rt.all_columns(), *customfields.column_keys(self.rt)]
+
     def get(self, request: HttpRequest) -> HttpResponse:
         self.require("view")
+        request.GET = unseal_query(request.GET)  # type: ignore[assignment]  # a saved view's sealed values
         rt = self.rt
         columns = self.columns()
-        filters = {k: v for k, v in request.GET.items() if k not in LIST_PARAMS and v != ""}
+        filters = selectors.query_filters(request.GET, LIST_PARAMS)
         filter_form = selectors.filterset(
             rt, user=request.user, data=filters or None, queryset=rt.model.objects.none()
         ).form
@@ -114,6 +121,7 @@ class RecordListView(RecordView):
         related = display.related_columns(rt, columns)
         if related:
             queryset = queryset.select_related(*related)
+        queryset = record_tags.with_tags(queryset, columns)
         per_page = int(request.GET.get("per_page", 50)) if request.GET.get("per_page", "50").isdigit() else 50
         paginator = Paginator(queryset, per_page if per_page in PAGE_SIZES else 50)
         page = paginator.get_page(request.GET.get("page"))
@@ -124,9 +132,9 @@ class RecordListView(RecordView):
         context = self.base_context(
             current_query=current_query.urlencode(),
             page=page,
-            rows=page.object_list,
+            rows=customfields.attach_refs(rt, list(page.object_list), columns, request.user),  # names of users/links
             columns=columns,
-            all_columns=rt.all_columns(),
+            all_columns=self.available_columns(),
             filter_form=filter_form,
             active_filters=len(filters),
             q=request.GET.get("q", ""),
@@ -134,7 +142,7 @@ class RecordListView(RecordView):
             saved_views=saved_views,
             current_view=request.GET.get("view", ""),
             page_sizes=PAGE_SIZES,
-            bulk_enabled=(bool(rt.bulk_fields) and can(request.user, rt, "change")) or can(request.user, rt, "delete"),
+            bulk_enabled=can(request.user, rt, "change") or can(request.user, rt, "delete"),  # tags: every type
         )
         if getattr(request, "htmx", False) and request.htmx.target == "record-table":  # type: ignore[attr-defined]
             return render(request, self.table_template, context)
@@ -147,9 +155,10 @@ class RecordExportView(RecordListView):
 
     def get(self, request: HttpRequest) -> HttpResponseBase:  # type: ignore[override]
         self.require("view")
+        request.GET = unseal_query(request.GET)  # type: ignore[assignment]
         rt = self.rt
         columns = self.columns()
-        filters = {k: v for k, v in request.GET.items() if k not in LIST_PARAMS and v != ""}
+        filters = selectors.query_filters(request.GET, LIST_PARAMS)
         try:
             queryset = selectors.record_list(
                 rt, user=request.user, params=filters, q=request.GET.get("q", ""), ordering=request.GET.get("sort")
@@ -160,17 +169,18 @@ class RecordExportView(RecordListView):
         related = display.related_columns(rt, columns)
         if related:
             queryset = queryset.select_related(*related)
+        queryset = record_tags.with_tags(queryset, columns)
         audit(
             self.ctx,
             AuditAction.EXPORT,
-            extra={"record_type": rt.key, "count": queryset.count(), "query": request.GET.urlencode()},
+            extra={"record_type": rt.key, "count": queryset.count(), "query": seal_query(rt, request.GET.urlencode())},
         )
 
         def rows() -> Iterator[str]:
             buffer = _Echo()
             writer = csv.writer(buffer)
             yield "\ufeff" + writer.writerow([display.field_label(rt, c) for c in columns])
-            for obj in queryset.iterator(chunk_size=2000):
+            for obj in customfields.iter_with_refs(rt, queryset.iterator(chunk_size=2000), columns, request.user):
                 yield writer.writerow([csv_safe(display.display_value(obj, c)) for c in columns])
 
         filename = f"{rt.plural}-{timezone.localdate():%Y%m%d}.csv"
@@ -216,6 +226,7 @@ class RecordDetailView(RecordView):
         context = self.base_context(
             obj=obj,
             fields=fields,
+            custom_sections=customfields.detail_sections(self.rt, obj, request.user),
             children=children,
             meta=[
                 (_("Owner"), obj.owner),
@@ -230,8 +241,10 @@ class RecordDetailView(RecordView):
 
 def readable_change(model: Any, name: str, value: Any) -> str:
     """A value from an audit entry's ``changes`` as a person reads it."""
-    if value is None or value == "":
+    if value is None or value == "" or value == []:
         return "—"
+    if isinstance(value, list):  # tags: sorted names
+        return ", ".join(str(item) for item in value)
     if isinstance(value, dict) and "repr" in value:
         return str(value["repr"])
     if isinstance(value, bool):
@@ -240,6 +253,8 @@ def readable_change(model: Any, name: str, value: Any) -> str:
         field = model._meta.get_field(name)
     except Exception:
         return str(value)
+    if isinstance(field, EncryptedField):
+        return readable(field, value) or "—"  # a token; a placeholder when it does not decrypt
     if field.choices:
         return str(dict(field.flatchoices).get(value, value))
     return str(value)
@@ -252,6 +267,9 @@ def history_rows(entries: Any) -> list[dict[str, Any]]:
         model = entry.content_type.model_class() if entry.content_type_id else None
         changes = []
         for name, pair in entry.changes.items():
+            if customfields.is_custom(name):  # custom.<name>: the field's label, values formatted
+                changes.append(customfields.history_change(model, name, pair[0], pair[1]))
+                continue
             label = str(model._meta.get_field(name).verbose_name) if model and _has_field(model, name) else name
             changes.append((label, readable_change(model, name, pair[0]), readable_change(model, name, pair[1])))
         rows.append({"entry": entry, "changes": changes})
@@ -400,6 +418,11 @@ class RecordBulkView(RecordView):
             return HttpResponseRedirect(back)
         objs = list(visible_to(request.user, self.rt.model.objects.filter(pk__in=ids), self.rt))
         action = request.POST.get("action")
+        if action in ("add_tags", "remove_tags"):
+            from kehu.platform.tags.views import bulk_tags
+
+            self.require("change")
+            return bulk_tags(self, objs=objs, action=action, back=back)
         if action == "delete":
             self.require("delete")
             count = services.record_bulk_delete(self.rt, ctx=self.ctx, objs=objs)
@@ -437,9 +460,12 @@ class SavedViewCreateView(RecordView):
     def post(self, request: HttpRequest) -> HttpResponse:
         self.require("view")
         name = request.POST.get("name", "").strip()[:100]
-        query = request.POST.get("query", "")[:2000]
+        query = seal_query(self.rt, request.POST.get("query", ""))  # no personal data in plain text
         if not name:
             messages.error(request, _("Give the view a name."))
+            return HttpResponseRedirect(f"{self.url('list')}?{query}")
+        if len(query) > SavedView._meta.get_field("query").max_length:  # type: ignore[operator]
+            messages.error(request, _("These filters are too long to save as a view."))
             return HttpResponseRedirect(f"{self.url('list')}?{query}")
         view, _created = SavedView.objects.update_or_create(
             user=request.user,
