@@ -14,7 +14,7 @@ from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, render
@@ -102,26 +102,39 @@ class RecordListView(RecordView):
         """The record type's columns and its active custom fields (``custom.<name>``)."""
         return [*self.rt.all_columns(), *customfields.column_keys(self.rt)]
 
+    def filters(self) -> dict[str, str]:
+        """The list's filter parameters; a saved view's sealed values are opened first."""
+        self.request.GET = unseal_query(self.request.GET)  # type: ignore[assignment]
+        return selectors.query_filters(self.request.GET, LIST_PARAMS)
+
+    def rows(self, filters: dict[str, str], columns: list[str]) -> QuerySet:
+        """The visible records for these filters, search and sort, with what ``columns`` show
+        fetched along. Raises ValidationError for a bad filter or sort."""
+        queryset = selectors.record_list(
+            self.rt,
+            user=self.request.user,
+            params=filters,
+            q=self.request.GET.get("q", ""),
+            ordering=self.request.GET.get("sort"),
+        )
+        related = display.related_columns(self.rt, columns)
+        if related:
+            queryset = queryset.select_related(*related)
+        return record_tags.with_tags(queryset, columns)
+
     def get(self, request: HttpRequest) -> HttpResponse:
         self.require("view")
-        request.GET = unseal_query(request.GET)  # type: ignore[assignment]  # a saved view's sealed values
         rt = self.rt
+        filters = self.filters()
         columns = self.columns()
-        filters = selectors.query_filters(request.GET, LIST_PARAMS)
         filter_form = selectors.filterset(
             rt, user=request.user, data=filters or None, queryset=rt.model.objects.none()
         ).form
         try:
-            queryset = selectors.record_list(
-                rt, user=request.user, params=filters, q=request.GET.get("q", ""), ordering=request.GET.get("sort")
-            )
+            queryset = self.rows(filters, columns)
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
             queryset = rt.model.objects.none()
-        related = display.related_columns(rt, columns)
-        if related:
-            queryset = queryset.select_related(*related)
-        queryset = record_tags.with_tags(queryset, columns)
         per_page = int(request.GET.get("per_page", 50)) if request.GET.get("per_page", "50").isdigit() else 50
         paginator = Paginator(queryset, per_page if per_page in PAGE_SIZES else 50)
         page = paginator.get_page(request.GET.get("page"))
@@ -155,21 +168,14 @@ class RecordExportView(RecordListView):
 
     def get(self, request: HttpRequest) -> HttpResponseBase:  # type: ignore[override]
         self.require("view")
-        request.GET = unseal_query(request.GET)  # type: ignore[assignment]
         rt = self.rt
+        filters = self.filters()
         columns = self.columns()
-        filters = selectors.query_filters(request.GET, LIST_PARAMS)
         try:
-            queryset = selectors.record_list(
-                rt, user=request.user, params=filters, q=request.GET.get("q", ""), ordering=request.GET.get("sort")
-            )
+            queryset = self.rows(filters, columns)
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
             return HttpResponseRedirect(self.url("list"))
-        related = display.related_columns(rt, columns)
-        if related:
-            queryset = queryset.select_related(*related)
-        queryset = record_tags.with_tags(queryset, columns)
         audit(
             self.ctx,
             AuditAction.EXPORT,
