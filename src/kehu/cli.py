@@ -20,6 +20,7 @@ KEHU_COMMANDS: list[tuple[str, str]] = [
     ("createuser", "Create a user: kehu createuser USERNAME --role ROLE [--team TEAM] [--email EMAIL]."),
     ("token", "Manage API tokens: kehu token create USERNAME [--scopes read], token list, token revoke ID."),
     ("worker", "Run background tasks from the database queue (Django Tasks)."),
+    ("remind", "Send the task reminders that are due now (the worker also does, on start and on time)."),
     ("rotate-keys", "Re-encrypt personal fields under a new key: kehu rotate-keys --new (resumable, online)."),
     ("reindex", "Rebuild the global search index: kehu reindex [--type customer] (online, in batches)."),
 ]

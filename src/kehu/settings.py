@@ -40,6 +40,8 @@ INSTALLED_APPS = [
     "kehu.platform",
     "kehu.accounts",
     "kehu.customers",
+    "kehu.activities",
+    "kehu.automation",
     "kehu.web",
     "django.contrib.admin",
     "django.contrib.auth",

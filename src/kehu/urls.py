@@ -13,5 +13,9 @@ urlpatterns = [
     path("", include("kehu.accounts.urls")),
     path("", include("kehu.platform.tags.urls")),  # /settings/tags/
     path("settings/custom-fields/", include("kehu.platform.customfields.urls")),
+    path("", include("kehu.customers.urls")),  # /customers/<pk>/stage/, /settings/lifecycle/, /settings/grades/
+    path("", include("kehu.customers.reassign_views")),  # /customers/reassign/, /customers/<pk>/reassign/
+    path("", include("kehu.automation.urls")),  # /notifications/, /calendar/
+    path("", include("kehu.activities.urls")),  # /my-day/, /customers/<id>/log/, /tasks/<id>/complete/
     path("", include("kehu.web.urls")),
 ]

@@ -15,7 +15,16 @@ CRUD = {"view", "add", "change", "delete"}
 
 
 def record_perms(actions: set[str]) -> set[str]:
-    return {f"customers.{action}_{model}" for action in actions for model in ("customer", "contact")}
+    """The permissions on every record type of the customers area (customers, contacts,
+    interactions, tasks, …)."""
+    from kehu.platform.records import registry
+
+    return {
+        f"{rt.app_label}.{action}_{rt.model._meta.model_name}"
+        for rt in registry
+        if rt.area == "customers"
+        for action in actions
+    }
 
 
 def tag_perms(actions: set[str]) -> set[str]:

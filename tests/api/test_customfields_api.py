@@ -131,16 +131,16 @@ def test_link_to_an_invisible_record_answers_422(
 
 
 def test_contacts_get_their_own_custom_fields(api_as: Any, rep: Any, make_customer: Any, define: Any) -> None:
-    define("birthday", "date", record_type="contact")
+    define("anniversary", "date", record_type="contact")
     customer = make_customer(rep)
     api = api_as(rep)
 
-    created = api.post("/contacts/", {"name": "Li", "customer": customer.pk, "custom": {"birthday": "1990-05-04"}})
-    wrong = api.post("/customers/", {"name": "Acme", "custom": {"birthday": "1990-05-04"}})
+    created = api.post("/contacts/", {"name": "Li", "customer": customer.pk, "custom": {"anniversary": "1990-05-04"}})
+    wrong = api.post("/customers/", {"name": "Acme", "custom": {"anniversary": "1990-05-04"}})
 
     assert created.status_code == 201, created.content
-    assert created.json()["custom"] == {"birthday": "1990-05-04"}
-    assert error_fields(assert_problem(wrong, 422)) == {"custom.birthday"}
+    assert created.json()["custom"] == {"anniversary": "1990-05-04"}
+    assert error_fields(assert_problem(wrong, 422)) == {"custom.anniversary"}
 
 
 def test_list_filters_on_custom_values(api_as: Any, rep: Any, other_rep: Any, make_customer: Any, fields: None) -> None:

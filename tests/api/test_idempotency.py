@@ -132,3 +132,27 @@ def test_parallel_retries_with_the_same_key_create_one_record(rep: Any, issue_to
     assert answers[0].json() == answers[1].json()
     assert Customer.objects.filter(name="Raced").count() == 1
     assert IdempotencyKey.objects.filter(user=rep, key="race").count() == 1
+
+
+def test_stored_fingerprint_is_keyed_and_survives_a_key_rotation(rep: Any, api_as: Any, key_dir: Any) -> None:
+    import hashlib
+
+    from kehu.platform import crypto
+
+    api = api_as(rep)
+    body = {"name": "Keyed", "phone": "+8613812345678"}
+    first = api.post("/customers/", body, **{"Idempotency-Key": "rotate-me"})
+    stored = IdempotencyKey.objects.get(key="rotate-me").fingerprint
+    assert "+8613812345678" not in stored
+    assert len(stored) == crypto.INDEX_LENGTH  # an HMAC, not a plain hash anyone can recompute
+    assert stored != hashlib.sha256(b"anything").hexdigest()
+
+    old_secret = (key_dir / crypto.KEY_FILE).read_text().strip()
+    (key_dir / crypto.OLD_KEYS_FILE).write_text(old_secret + "\n")
+    (key_dir / crypto.KEY_FILE).write_text(crypto.generate_key() + "\n")
+    crypto.keyring(refresh=True)
+
+    replay = api.post("/customers/", body, **{"Idempotency-Key": "rotate-me"})
+    assert replay.status_code == 201
+    assert replay["Idempotent-Replayed"] == "true"
+    assert replay.json() == first.json()

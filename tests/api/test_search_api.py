@@ -147,3 +147,12 @@ def test_search_is_described_in_the_openapi_document(rep: Any, api_as: Any) -> N
     document = api_as(rep, "read").get("/openapi.json").json()
     operation = document["paths"]["/api/v1/search/"]["get"]
     assert {p["name"] for p in operation["parameters"]} == {"q", "type", "limit"}
+
+
+def test_list_q_finds_what_the_global_search_finds(api_as: Any, rep: Any, make_customer: Any) -> None:
+    make_customer(rep, name="张三贸易")
+    make_customer(rep, name="李四物流")
+
+    body = api_as(rep, "read").get("/customers/", {"q": "zs"}).json()
+
+    assert [item["name"] for item in body["items"]] == ["张三贸易"]

@@ -18,3 +18,34 @@ def issue_token(db: Any) -> Any:
         return token_create(ctx=Context(user=user, source=Source.CLI), user=user, scopes=scopes.split(","))
 
     return issue
+
+
+@pytest.fixture
+def api_as(issue_token: Any) -> Any:
+    """``api_as(user, scopes="write")`` → a JSON client holding a fresh token of ``user``."""
+    from tests.api.support import ApiClient
+
+    def make(user: Any, scopes: str = "write") -> Any:
+        _token, raw = issue_token(user, scopes)
+        return ApiClient(raw)
+
+    return make
+
+
+@pytest.fixture
+def web_as() -> Any:
+    """``web_as(user)`` → a test client logged in as ``user``."""
+    from django.test import Client
+
+    def make(user: Any) -> Client:
+        client = Client()
+        client.force_login(user)
+        return client
+
+    return make
+
+
+@pytest.fixture
+def cli(rep: Any) -> Context:
+    """The rep acting from the command line."""
+    return Context(user=rep, source=Source.CLI)

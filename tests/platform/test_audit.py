@@ -50,6 +50,8 @@ def test_create_writes_one_entry_with_actor_source_address_and_initial_values(re
     assert audit_log.opened_changes(entry) == {
         "kind": [None, "company"],
         "name": [None, "Acme"],
+        "stage": [None, {"id": "lead", "repr": "Lead"}],  # the initial lifecycle stage
+        "grade_source": [None, "manual"],
         "phone": [None, "+8613812345678"],
         "owner": [None, ref(rep)],
         "team": [None, ref(east)],

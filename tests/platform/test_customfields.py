@@ -321,17 +321,17 @@ def test_link_to_a_record_of_another_team_is_refused(define: Any, rep: Any, othe
 
 
 def test_every_record_type_gets_custom_fields(define: Any, rep: Any, make_customer: Any) -> None:
-    define("birthday", "date", record_type="contact", required=True)
+    define("anniversary", "date", record_type="contact", required=True)
     customer = make_customer(rep)
 
     with pytest.raises(ValidationError) as caught:
         services.record_create(CONTACT, ctx=ctx(rep), data={"customer": customer, "name": "Li"})
     contact = services.record_create(
-        CONTACT, ctx=ctx(rep), data={"customer": customer, "name": "Li", "custom": {"birthday": "1990-05-04"}}
+        CONTACT, ctx=ctx(rep), data={"customer": customer, "name": "Li", "custom": {"anniversary": "1990-05-04"}}
     )
 
-    assert list(caught.value.message_dict) == ["custom.birthday"]
-    assert contact.custom == {"birthday": "1990-05-04"}
+    assert list(caught.value.message_dict) == ["custom.anniversary"]
+    assert contact.custom == {"anniversary": "1990-05-04"}
     assert services.record_create(CUSTOMER, ctx=ctx(rep), data={"name": "No birthday needed"}).custom == {}
 
 

@@ -270,7 +270,10 @@ def test_user_who_may_view_nothing_is_refused(make_user: Any) -> None:
     from django.contrib.auth.models import Permission
 
     nobody = make_user("nobody", "sales", "East sales")
-    nobody.role.permissions.remove(*Permission.objects.filter(codename__in=["view_customer", "view_contact"]))
+    from kehu.platform.records import registry
+
+    views = [f"view_{rt.model._meta.model_name}" for rt in registry]
+    nobody.role.permissions.remove(*Permission.objects.filter(codename__in=views))
     nobody = type(nobody).objects.get(pk=nobody.pk)  # permission cache
 
     with pytest.raises(PermissionDenied):
@@ -366,7 +369,11 @@ def test_bulk_update_indexing_does_not_query_per_record(rep: Any, make_customer:
     with CaptureQueriesContext(connection) as queries:
         search.index_records(CUSTOMER, [firm.pk for firm in firms])
 
-    assert len(queries) <= 8  # definitions, records, delete, insert, children: not one per record
+    from kehu.platform.search.index import _dependents
+
+    # definitions, records, their tags, delete, insert; then the same for each type of children
+    # showing the customer's name (contacts, …): never one per record
+    assert len(queries) <= 5 * (1 + len(_dependents(CUSTOMER)))
 
 
 @pytestmark_db
@@ -500,7 +507,7 @@ def test_every_registered_type_has_a_title_and_indexes_no_encrypted_field() -> N
         plan = Plan.of(rt)
         assert plan.title is not None
         assert not [f.name for f in plan.body if isinstance(f, EncryptedField)]
-    assert [f.name for f in Plan.of(CONTACT).body] == ["wechat", "title", "department", "notes"]
+    assert [f.name for f in Plan.of(CONTACT).body] == ["wechat", "title", "department", "qq", "other_accounts", "notes"]
     assert Plan.of(CONTACT).parent == Contact._meta.get_field("customer")
 
 
@@ -524,3 +531,23 @@ def test_sqlite_full_text_tables_stay_in_step_with_the_documents(
         cursor.execute("INSERT INTO platform_search_terms(platform_search_terms, rank) VALUES ('integrity-check', 1)")
     assert customers(rep, "李四") == ["李四科技"]
     assert customers(rep, "张三") == []
+
+
+@pytestmark_db
+def test_records_are_found_by_their_tags_and_follow_a_renamed_tag(
+    rep: Any, admin_user: Any, make_customer: Any
+) -> None:
+    from kehu.platform import tags
+    from kehu.platform.models import Tag
+
+    make_customer(rep, name="Acme", tags=["重点客户"])
+    make_customer(rep, name="Other")
+
+    assert customers(rep, "重点客户") == ["Acme"]
+    assert customers(rep, "zhongdian") == []  # tags are words of the body, not titles in pinyin
+
+    tag = Tag.objects.get(name="重点客户")
+    tags.tag_update(Context(user=admin_user), tag, name="Key account")  # the immediate task backend
+
+    assert customers(rep, "重点客户") == []
+    assert customers(rep, "key account") == ["Acme"]

@@ -17,10 +17,11 @@ def logged_in(user: Any) -> Client:
     return client
 
 
-def test_home_counts_only_visible_records(rep: Any, other_rep: Any, make_customer: Any) -> None:
+def test_home_counts_only_visible_records(rep: Any, other_rep: Any, make_customer: Any, make_user: Any) -> None:
     make_customer(rep, name="Mine")
     make_customer(other_rep, name="Theirs")
-    response = logged_in(rep).get("/")
+    lead = make_user("lead", "manager", "East sales")  # sales users get My day as their home page
+    response = logged_in(lead).get("/")
     card = next(c for c in response.context["cards"] if c["rt"].key == "customer")
     assert card["count"] == 1
 

@@ -79,3 +79,17 @@ def test_search_needs_a_login() -> None:
     response = Client().get("/search/", {"q": "acme"})
     assert response.status_code == 302
     assert "/accounts/login/" in response["Location"]
+
+
+def test_list_search_finds_chinese_names_by_pinyin_and_records_by_their_tags(rep: Any, make_customer: Any) -> None:
+    make_customer(rep, name="张三贸易", tags=["展会"])
+    make_customer(rep, name="李四物流")
+    client = Client()
+    client.force_login(rep)
+
+    assert "张三贸易" in client.get("/customers/?q=zhangsan").content.decode()
+    assert "李四物流" not in client.get("/customers/?q=zs").content.decode()
+    assert "张三贸易" in client.get("/customers/?q=zs").content.decode()
+    by_tag = client.get("/customers/?q=展会").content.decode()
+    assert "张三贸易" in by_tag
+    assert "李四物流" not in by_tag

@@ -6,6 +6,11 @@ from typing import Any
 
 from ninja import NinjaAPI
 
+from kehu.activities.api import router as activities_router
+from kehu.activities.api import task_router as task_actions_router
+from kehu.automation.api import router as notification_router
+from kehu.customers.api import router as customer_lifecycle_router
+from kehu.customers.reassign_api import router as customer_reassign_router
 from kehu.platform.api import SessionAuth, TokenAuth, install_problem_handlers, record_router
 from kehu.platform.customfields.openapi import patch_schema as describe_custom_fields
 from kehu.platform.records import registry
@@ -35,7 +40,13 @@ api = KehuAPI(
 )
 install_problem_handlers(api)
 
+# Before the record routers: /customers/reassign/ is its own route, never /customers/{id}/.
+api.add_router("/customers/reassign/", customer_reassign_router)
 for record_type in registry:
     api.add_router(f"/{record_type.plural}/", record_router(record_type))
+api.add_router("/", activities_router)  # /interactions/log/
+api.add_router("/", task_actions_router)  # /tasks/{id}/complete/, /tasks/{id}/reopen/
+api.add_router("/customers/", customer_lifecycle_router)  # /customers/{id}/lifecycle/
 api.add_router("/tags/", tag_router)
 api.add_router("/search/", search_router)
+api.add_router("/notifications/", notification_router)

@@ -286,23 +286,122 @@ def _english_customer(fake: Faker, rng: random.Random) -> tuple[dict[str, Any], 
     return customer, "us", contacts
 
 
+# Where demo customers are in their lifecycle, and the path that led there.
+STAGE_WEIGHTS = [("lead", 25), ("prospect", 20), ("active", 35), ("at_risk", 10), ("churned", 10)]
+STAGE_PATHS = {
+    "lead": [],
+    "prospect": ["prospect"],
+    "active": ["prospect", "active"],
+    "at_risk": ["prospect", "active", "at_risk"],
+    "churned": ["prospect", "active", "at_risk", "churned"],
+}
+STAGE_REASONS = {
+    "prospect": ("确认了采购需求和预算", "Confirmed a need and a budget"),
+    "active": ("签订了第一份合同", "Signed the first contract"),
+    "at_risk": ("连续两个季度没有下单", "No order for two quarters"),
+    "churned": ("转向了竞争对手，价格更低", "Moved to a cheaper competitor"),
+}
+GRADE_WEIGHTS: dict[str, list[tuple[str | None, int]]] = {
+    "lead": [(None, 6), ("C", 2), ("D", 2)],
+    "prospect": [(None, 3), ("B", 3), ("C", 3), ("D", 1)],
+    "active": [("A", 3), ("B", 4), ("C", 3)],
+    "at_risk": [("B", 2), ("C", 5), ("D", 3)],
+    "churned": [("D", 6), (None, 4)],
+}
+NEEDS = [
+    ("product", "办公电脑更新换代", "Replace the office laptops", "商务笔记本 14 寸", 'Business laptop 14"'),
+    ("product", "仓储管理系统", "Warehouse management system", "WMS 标准版", "WMS Standard"),
+    ("service", "年度设备维保", "Yearly maintenance contract", "", ""),
+    ("service", "新员工系统培训", "Training for new staff", "", ""),
+    ("product", "门店收银终端", "Point-of-sale terminals for the shops", "POS 终端", "POS terminal"),
+    ("service", "数据迁移", "Data migration from the old system", "", ""),
+    ("product", "视频会议设备", "Video conferencing kit", "会议室套装", "Meeting room kit"),
+]
+DECISION_ROLES = ["decision_maker", "influencer", "user", "champion", "blocker"]
+CHANNELS = [("wechat", 5), ("mobile", 3), ("email", 3), ("phone", 1), ("visit", 1), ("", 2)]
+BEST_TIMES = (
+    ("工作日上午", "weekday mornings"),
+    ("下午三点以后", "after 3 pm"),
+    ("周三、周四", "Wednesdays and Thursdays"),
+)
+
+
+def _contact_extras(rng: random.Random, index: int, chinese: bool, fake: Faker) -> dict[str, Any]:
+    """Decision role, birthday and contact preferences of a demo contact (``index`` 0: the boss)."""
+    extras: dict[str, Any] = {
+        "decision_role": "decision_maker" if index == 0 else rng.choice(DECISION_ROLES[1:]),
+        "preferred_channel": _weighted(rng, CHANNELS),
+    }
+    if rng.random() < 0.5:
+        extras["birthday"] = fake.date_of_birth(minimum_age=25, maximum_age=60)
+    if rng.random() < 0.3:
+        extras["best_time"] = rng.choice(BEST_TIMES)[0 if chinese else 1]
+    if chinese and rng.random() < 0.3:
+        extras["qq"] = str(rng.randint(10_000_000, 2_999_999_999))
+    if rng.random() < 0.04:
+        extras["do_not_contact"] = True
+        extras["do_not_contact_reason"] = "要求不要电话联系" if chinese else "Asked not to be called"
+    return extras
+
+
+def _group_name(parent: Any, city: str, chinese: bool) -> str:
+    base = parent.name.removesuffix("股份有限公司").removesuffix("有限公司")
+    return f"{base}（{city.removesuffix('市')}）分公司" if chinese else f"{parent.name} – {city}"
+
+
 def create_demo_customers(*, count: int, owners: DemoOwners, seed: int = 42) -> tuple[int, int]:
     """Create ``count`` customers (alternately Chinese and American) with 1–3 contacts each,
-    owned by the given users; the same seed gives the same data. Returns (customers, contacts)."""
+    owned by the given users: spread over the lifecycle stages with their history, graded, a
+    few group accounts with subsidiaries, needs, decision roles and reporting lines. The same
+    seed gives the same data. Returns (customers, contacts)."""
+    from kehu.customers.lifecycle import change_stage
+    from kehu.customers.services import need_create
+
     rng = random.Random(seed)  # noqa: S311 -- demo data, not secrets
     fake = Faker(["zh_CN", "en_US"])
     fake.seed_instance(seed)
     zh, en = fake["zh_CN"], fake["en_US"]
     contacts_made = 0
+    groups: dict[bool, Any] = {}  # the latest group parent per language
     with transaction.atomic():  # one transaction: a few seconds for hundreds of records on SQLite
         for index in range(count):
-            customer_data, region, contacts = (
-                _chinese_customer(zh, rng) if index % 2 == 0 else _english_customer(en, rng)
-            )
+            chinese = index % 2 == 0
+            customer_data, region, contacts = _chinese_customer(zh, rng) if chinese else _english_customer(en, rng)
             owner = owners.pick(rng, region)
+            stage = _weighted(rng, STAGE_WEIGHTS)
+            grade = _weighted(rng, GRADE_WEIGHTS[stage])
+            customer_data["grade"] = grade
+            parent = groups.get(chinese)
+            is_company = customer_data["kind"] == CustomerKind.COMPANY
+            if is_company and index % 20 in (2, 3, 4, 5) and parent is not None:  # a subsidiary
+                owner = parent.owner
+                customer_data["parent"] = parent
+                customer_data["name"] = _group_name(parent, customer_data["city"], chinese)
             ctx = Context(user=owner, source=Source.CLI)
             customer = customer_create(ctx=ctx, data=customer_data)
-            for contact in contacts:
-                contact_create(ctx=ctx, data={"customer": customer, **contact})
+            if is_company and index % 20 in (0, 1):
+                groups[chinese] = customer
+            for step in STAGE_PATHS[stage]:
+                change_stage(ctx, customer, step, STAGE_REASONS[step][0 if chinese else 1])
+            boss = None
+            for number, contact in enumerate(contacts):
+                extras = _contact_extras(rng, number, chinese, zh if chinese else en)
+                if boss is not None:
+                    extras["reports_to"] = boss
+                made = contact_create(ctx=ctx, data={"customer": customer, **contact, **extras})
+                boss = boss or made
                 contacts_made += 1
+            for _need in range(rng.choice([0, 0, 1, 1, 2])):
+                kind, title_zh, title_en, product_zh, product_en = rng.choice(NEEDS)
+                need_create(
+                    ctx=ctx,
+                    data={
+                        "customer": customer,
+                        "kind": kind,
+                        "title": title_zh if chinese else title_en,
+                        "product": product_zh if chinese else product_en,
+                        "priority": rng.choice(["low", "normal", "normal", "high", "urgent"]),
+                        "status": rng.choice(["open", "open", "in_progress", "met", "dropped"]),
+                    },
+                )
     return count, contacts_made

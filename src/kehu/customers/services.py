@@ -4,20 +4,80 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
-from kehu.customers.models import Contact, Customer
+from kehu.customers.models import DEFAULT_STAGE, Contact, Customer, GradeSource, Need, default_stage_key
 from kehu.platform import audit as audit_log
 from kehu.platform import services as record_services
 from kehu.platform.context import Context
 from kehu.platform.models import AuditAction, AuditEntry
 
+# How far up a chain of parents (companies, managers) the cycle checks look.
+MAX_DEPTH = 100
+
+
+def _follows_customer(record: Contact | Need) -> None:
+    """A contact or need belongs to its customer's owner and team (and is visible with it)."""
+    if record.customer_id is not None:
+        record.owner_id = record.customer.owner_id
+        record.team_id = record.customer.team_id
+
+
+def _ancestors(model: Any, fk: str, start: int | None) -> list[int]:
+    """The chain of ``fk`` parents from ``start`` upwards (trash included), one query a step."""
+    chain: list[int] = []
+    current = start
+    while current is not None and current not in chain and len(chain) < MAX_DEPTH:
+        chain.append(current)
+        current = model.all_objects.filter(pk=current).values_list(f"{fk}_id", flat=True).first()
+    return chain
+
 
 def contact_prepare(contact: Contact, ctx: Context, is_new: bool) -> None:
-    """A contact belongs to its customer's owner and team (and is visible with it)."""
-    if contact.customer_id is not None:
-        contact.owner_id = contact.customer.owner_id
-        contact.team_id = contact.customer.team_id
+    """A contact follows its customer's owner and team; the person it reports to works at the
+    same customer, and the reporting line has no loop."""
+    _follows_customer(contact)
+    if contact.reports_to is None:
+        return
+    if contact.pk is not None and contact.reports_to_id == contact.pk:
+        raise ValidationError({"reports_to": _("A contact cannot report to themselves.")})
+    if contact.reports_to.customer_id != contact.customer_id:
+        raise ValidationError({"reports_to": _("Choose a contact at the same customer.")})
+    if contact.pk is not None and contact.pk in _ancestors(Contact, "reports_to", contact.reports_to_id):
+        raise ValidationError(
+            {
+                "reports_to": _("%(name)s already reports to this contact (directly or through others).")
+                % {"name": contact.reports_to.name}
+            }
+        )
+
+
+def customer_prepare(customer: Customer, ctx: Context, is_new: bool) -> None:
+    """A grade given by a person is a manual grade; a new customer starts at an active stage;
+    a parent company is another customer and the group has no loop."""
+    if customer.grade_id != getattr(customer, "_kehu_loaded_grade", None):
+        customer.grade_source = GradeSource.MANUAL
+    if is_new and customer.stage_id is not None and not customer.stage.is_active:
+        if customer.stage_id != DEFAULT_STAGE:
+            raise ValidationError({"stage": _("The stage %(stage)s is no longer used.") % {"stage": customer.stage}})
+        customer.stage_id = default_stage_key()  # the default stage was deactivated: the first active one
+    if customer.parent is None:
+        return
+    if customer.pk is not None and customer.parent_id == customer.pk:
+        raise ValidationError({"parent": _("A customer cannot be its own parent company.")})
+    if customer.pk is not None and customer.pk in _ancestors(Customer, "parent", customer.parent_id):
+        raise ValidationError(
+            {
+                "parent": _("%(name)s belongs to this customer's group already; it cannot also be its parent.")
+                % {"name": customer.parent.name}
+            }
+        )
+
+
+def need_prepare(need: Need, ctx: Context, is_new: bool) -> None:
+    _follows_customer(need)
 
 
 def contact_after_save(contact: Contact, ctx: Context, is_new: bool) -> None:
@@ -37,12 +97,18 @@ def contact_after_save(contact: Contact, ctx: Context, is_new: bool) -> None:
 
 
 def customer_after_save(customer: Customer, ctx: Context, is_new: bool) -> None:
-    """Contacts follow their customer to a new owner or team."""
+    """A new customer's first lifecycle transition; contacts and needs follow their customer
+    to a new owner or team."""
+    customer._kehu_loaded_grade = customer.grade_id
     if is_new:
+        from kehu.customers.lifecycle import record_first_stage
+
+        record_first_stage(ctx, customer)
         return
-    Contact.all_objects.filter(customer_id=customer.pk).exclude(
-        owner_id=customer.owner_id, team_id=customer.team_id
-    ).update(owner_id=customer.owner_id, team_id=customer.team_id)
+    for model in (Contact, Need):
+        model.all_objects.filter(customer_id=customer.pk).exclude(
+            owner_id=customer.owner_id, team_id=customer.team_id
+        ).update(owner_id=customer.owner_id, team_id=customer.team_id)
 
 
 def customer_create(*, ctx: Context, data: dict[str, Any]) -> Customer:
@@ -64,3 +130,18 @@ def contact_create(*, ctx: Context, data: dict[str, Any]) -> Contact:
     from kehu.customers.records import CONTACT
 
     return record_services.record_create(CONTACT, ctx=ctx, data=data)
+
+
+def need_create(*, ctx: Context, data: dict[str, Any]) -> Need:
+    """Create a need of a customer the actor can see. Raises PermissionDenied, ValidationError."""
+    from kehu.customers.records import NEED
+
+    return record_services.record_create(NEED, ctx=ctx, data=data)
+
+
+def subsidiaries(user: Any, customer: Customer) -> Any:
+    """The customers whose parent company is ``customer`` that ``user`` may see."""
+    from kehu.customers.records import CUSTOMER
+    from kehu.platform.access import visible_to
+
+    return visible_to(user, Customer.objects.filter(parent=customer), CUSTOMER).order_by("name", "id")

@@ -9,7 +9,7 @@ import decimal
 import hashlib
 import json
 from http import HTTPStatus
-from typing import TYPE_CHECKING, Any, Literal, cast
+from typing import TYPE_CHECKING, Annotated, Any, Literal, cast
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, models, transaction
@@ -20,7 +20,7 @@ from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.security import HttpBearer
 from ninja.security import SessionAuth as NinjaSessionAuth
-from pydantic import create_model
+from pydantic import BeforeValidator, create_model
 
 from kehu.platform import crypto, customfields, selectors, services
 from kehu.platform import tags as record_tags
@@ -164,9 +164,24 @@ _PY_TYPES: dict[str, Any] = {
 }
 
 
+def _pks_of(value: Any) -> Any:
+    """A many-to-many field's related records (its manager, or the list django-ninja makes of
+    it; prefetched in lists) as their ids, in id order."""
+    if hasattr(value, "all"):
+        value = value.all()
+    if isinstance(value, list | tuple | models.QuerySet):
+        return sorted(getattr(item, "pk", item) for item in value)
+    return value
+
+
+RelatedIds = Annotated[list[int], BeforeValidator(_pks_of)]
+
+
 def python_type(field: models.Field) -> Any:
-    if isinstance(field, models.ForeignKey):
-        return int
+    if isinstance(field, models.ManyToManyField):
+        return list[int]
+    if isinstance(field, models.ForeignKey):  # the related id, or its ``to_field`` (a stage's key)
+        return int if field.target_field.primary_key else python_type(field.target_field)
     if field.choices:
         values = tuple(str(value) for value, _label in field.flatchoices)
         if field.blank and "" not in values:
@@ -204,11 +219,13 @@ class RecordSchemas:
         patch: dict[str, Any] = {
             "version": (int | None, Field(None, description="The version you read; a stale one answers 409."))
         }
-        for field_name in rt.fields:
+        for field_name in [*rt.fields, *rt.create_only]:
             field = rt.model_field(field_name)
             kind = python_type(field)
             nullable = field.null or (isinstance(field, models.ForeignKey) and field.null)
-            if field_name not in common:
+            if field.many_to_many:  # ids out (sorted); ids in, replacing the related records
+                out[field_name] = (RelatedIds, Field(default_factory=list, **_describe(field)))
+            elif field_name not in common:
                 alias = field.attname if isinstance(field, models.ForeignKey) else field_name
                 out_type = kind | None if nullable else kind
                 out[field_name] = (
@@ -219,7 +236,16 @@ class RecordSchemas:
             create[field_name] = (
                 (kind, Field(..., **_describe(field))) if required else (kind | None, Field(None, **_describe(field)))
             )
-            patch[field_name] = (kind | None, Field(None, **_describe(field)))
+            if field_name in rt.fields:
+                patch[field_name] = (kind | None, Field(None, **_describe(field)))
+            else:  # create_only: refused with a clear error rather than silently ignored
+                patch[field_name] = (
+                    kind | None,
+                    Field(None, title=str(field.verbose_name), description="Set when the record is created only."),
+                )
+        for field_name in rt.system_fields:  # set by the record type's rules, read-only here
+            field = rt.model_field(field_name)
+            out[field_name] = (python_type(field) | None, Field(None, **_describe(field)))
         record_tags.add_api_fields(out, create, patch)  # "tags": names out and in
         # custom field values by key; each field is described when the OpenAPI document is asked for
         create["custom"] = patch["custom"] = (dict[str, Any] | None, Field(None, description="Custom field values."))
@@ -235,6 +261,8 @@ class RecordSchemas:
         }
         for field_name in rt.filter_fields:
             filters[field_name] = (str | None, Field(None, **_describe(rt.model_field(field_name))))
+        for field_name, extra in rt.extra_filters.items():
+            filters[field_name] = (str | None, Field(None, title=str(extra.label or field_name)))
         filters.update(record_tags.api_filter_fields())  # tags=a,b&tags_match=any|all
         self.filters = create_model(f"{name}Filters", __base__=Schema, **filters)
 
@@ -242,11 +270,34 @@ class RecordSchemas:
         return self.out.model_validate(obj, from_attributes=True).model_dump(mode="json")
 
 
+_schemas: dict[str, RecordSchemas] = {}
+
+
+def schemas_for(rt: RecordType) -> RecordSchemas:
+    """The record type's schemas, made once (so endpoints of other modules that take or
+    answer records share the names in the OpenAPI document)."""
+    if rt.key not in _schemas:
+        _schemas[rt.key] = RecordSchemas(rt)
+    return _schemas[rt.key]
+
+
 # ---------------------------------------------------------------- router
 
 
-def _fingerprint(request: HttpRequest) -> str:
+def _request_digest(request: HttpRequest) -> str:
     return hashlib.sha256(request.path.encode() + b"\0" + request.body).hexdigest()
+
+
+def _fingerprint(request: HttpRequest) -> str:
+    """A keyed fingerprint of the request (its body holds personal data: an unkeyed hash of a
+    phone number can be guessed back)."""
+    return crypto.blind_index("idempotency", _request_digest(request))
+
+
+def _same_request(request: HttpRequest, stored: str) -> bool:
+    """Does ``stored`` fingerprint this request, under any key of the keyring?"""
+    digest = _request_digest(request)
+    return stored in crypto.blind_index_candidates("idempotency", digest)
 
 
 def json_response(status: int, body: Any, **headers: str) -> HttpResponse:
@@ -287,7 +338,7 @@ def create_idempotent(request: HttpRequest, key: str, create: Any) -> HttpRespon
             previous = IdempotencyKey.objects.filter(user=user, key=key).first()
             if previous is None:
                 raise
-    if previous.fingerprint != fingerprint:
+    if not _same_request(request, previous.fingerprint):
         return problem(
             422,
             _("Idempotency key reused"),
@@ -299,7 +350,7 @@ def create_idempotent(request: HttpRequest, key: str, create: Any) -> HttpRespon
 
 def record_router(rt: RecordType) -> Router:
     """List, get, create, patch and delete for ``rt`` with access, audit and events."""
-    schemas = RecordSchemas(rt)
+    schemas = schemas_for(rt)
     router = Router(tags=[rt.plural])
     Filters, Create, Patch = schemas.filters, schemas.create, schemas.patch  # noqa: N806
 
@@ -314,7 +365,8 @@ def record_router(rt: RecordType) -> Router:
             rt, user=ctx.user, params=params, q=params.pop("q", ""), ordering=params.pop("ordering", None)
         )
         count = queryset.count()
-        page = queryset.prefetch_related("tags")[offset : offset + limit]  # tags in one query
+        many = [name for name in rt.fields if rt.model_field(name).many_to_many]
+        page = queryset.prefetch_related("tags", *many)[offset : offset + limit]  # one query each
         return json_response(200, {"items": [schemas.dump(obj) for obj in page], "count": count})
 
     @router.get("/{int:pk}/", response=schemas.out, summary=f"Get a {rt.key}", operation_id=f"{rt.key}_get")

@@ -26,6 +26,15 @@ def field_label(rt: RecordType, name: str) -> str:
         return name.replace("_", " ")
 
 
+def has_field(model: Any, name: str) -> bool:
+    """Does ``model`` have a field called ``name``?"""
+    try:
+        model._meta.get_field(name)
+    except Exception:
+        return False
+    return True
+
+
 def raw_value(obj: Any, name: str) -> Any:
     """The value as stored (foreign keys as the related object)."""
     return getattr(obj, name, None)

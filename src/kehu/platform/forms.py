@@ -32,7 +32,9 @@ class RecordForm(forms.ModelForm):
             if not isinstance(field, forms.ModelChoiceField):
                 continue
             model_field = self._meta.model._meta.get_field(name)
-            target = related_model(model_field) if isinstance(model_field, models.ForeignKey) else None
+            # foreign keys and many-to-many fields (a multiple select) alike
+            linked = isinstance(model_field, models.ForeignKey | models.ManyToManyField)
+            target = related_model(model_field) if linked else None
             if target is None:
                 continue
             target_type = registry.for_model_or_none(target)

@@ -320,3 +320,40 @@ class SearchDocument(models.Model):
 
     def __str__(self) -> str:
         return f"{self.record_type} {self.record_id}"
+
+
+class TimelineEntry(models.Model):
+    """One line on a record's timeline (a customer's, for now): an interaction, a task, a
+    stage change, a reassignment, later an order or a ticket. Entries of registered record
+    types are kept in step with their records by ``platform.timeline`` (``origin`` "record");
+    facts that are not records (a stage change) are added by the service that causes them
+    (``origin`` "fact") and never rewritten."""
+
+    class Origin(models.TextChoices):
+        RECORD = "record", _("record")
+        FACT = "fact", _("fact")
+
+    subject_type = models.CharField(max_length=32)
+    subject_id = models.BigIntegerField()
+    kind = models.CharField(max_length=32)
+    origin = models.CharField(max_length=8, choices=Origin.choices, default=Origin.FACT)
+    occurred_at = models.DateTimeField()
+    record_type = models.CharField(max_length=32, blank=True)
+    record_id = models.BigIntegerField(null=True, blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    title = models.CharField(max_length=255)
+    summary = models.TextField(blank=True)
+    data = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("timeline entry")
+        verbose_name_plural = _("timeline entries")
+        indexes = [
+            models.Index(fields=["subject_type", "subject_id", "-occurred_at", "-id"], name="timeline_subject_idx"),
+            models.Index(fields=["record_type", "record_id"], name="timeline_record_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title

@@ -16,8 +16,9 @@ if TYPE_CHECKING:
     from kehu.platform.models import BaseRecord
 
 
-def related_model(field: models.ForeignKey) -> type[models.Model]:
-    """The model a foreign key points to (resolved once the app registry is ready)."""
+def related_model(field: models.ForeignKey | models.ManyToManyField) -> type[models.Model]:
+    """The model a foreign key (or many-to-many field) points to (resolved once the app
+    registry is ready)."""
     return cast("type[models.Model]", field.related_model)
 
 
@@ -27,6 +28,35 @@ class Child:
 
     key: str
     fk: str
+
+
+@dataclass(frozen=True)
+class Panel:
+    """A box on a record's page loaded with htmx from ``url_name`` (reversed with the record's
+    primary key): a customer's open tasks, its lifecycle, later its receivables. Added by the
+    module that owns the content with ``registry.add_panel``."""
+
+    key: str
+    title: Any
+    url_name: str
+    icon: str = "ti-layout"
+    visible: Callable[[Any], bool] = lambda user: True
+    # htmx events (sent by other parts of the page) that reload it, e.g. "kehu:tasks-changed".
+    refresh_on: str = ""
+
+
+@dataclass(frozen=True)
+class BulkAction:
+    """A further button on a list's bulk bar (the customers' "Reassign"): it posts the ticked
+    rows' ``ids`` (and ``next``, the list's URL with its filters) to ``url_name``. Shown to
+    users who hold every Django permission in ``permissions``. Added by the module that owns
+    the action with ``registry.add_bulk_action``."""
+
+    key: str
+    label: Any
+    url_name: str
+    permissions: tuple[str, ...] = ()
+    icon: str = "ti-bolt"
 
 
 @dataclass
@@ -53,6 +83,9 @@ class RecordType:
     bulk_fields: list[str] = field(default_factory=list)
     # Writable through the API and services (form fields and owner/team included).
     fields: list[str] = field(default_factory=list)
+    # Writable when a record is created, read-only afterwards (changed by a domain service
+    # only: a customer's lifecycle stage); returned by the API like ``fields``.
+    create_only: list[str] = field(default_factory=list)
     # Columns a user may add to a list (defaults to list_columns + fields).
     column_choices: list[str] = field(default_factory=list)
     # Visibility follows a parent record through this foreign key (contacts follow customers).
@@ -66,6 +99,21 @@ class RecordType:
     # Related-object lookups for lists and detail (select_related names).
     select_related: list[str] = field(default_factory=list)
     icon: str = "ti-file"
+    # Its detail page shows the timeline (platform/timeline.py) and uses this template if set.
+    timeline: bool = False
+    detail_template: str = ""
+    # More for that template: detail_context(request, obj) -> dict; panels added by modules.
+    detail_context: Callable[[Any, Any], dict[str, Any]] | None = None
+    panels: list[Panel] = field(default_factory=list)
+    # Shown in the top navigation (records that live inside another, like needs, are not).
+    in_nav: bool = True
+    # Fields only the record type's hooks set (a task's completed_at): audited, written by
+    # the update and shown by the API, never writable by callers.
+    system_fields: list[str] = field(default_factory=list)
+    # Further list filters by name (web and API), e.g. a date range: {"due_before": Filter}.
+    extra_filters: dict[str, Any] = field(default_factory=dict)
+    # Further buttons on the list's bulk bar (see BulkAction).
+    bulk_actions: list[BulkAction] = field(default_factory=list)
 
     @property
     def label(self) -> Any:
@@ -104,6 +152,21 @@ class Registry:
             raise ValueError(f"record type {record_type.key!r} is already registered")
         self._types[record_type.key] = record_type
         return record_type
+
+    def add_child(self, parent_key: str, child: Child) -> None:
+        """Declare from the child's app that its records live inside ``parent_key`` records
+        (deleted and restored with them, shown as a tab on their page)."""
+        self._types[parent_key].children.append(child)
+
+    def add_panel(self, parent_key: str, panel: Panel) -> None:
+        """Show ``panel`` on the pages of ``parent_key`` records."""
+        self._types[parent_key].panels.append(panel)
+
+    def add_bulk_action(self, key: str, action: BulkAction) -> None:
+        """Offer ``action`` on the bulk bar of ``key`` records' list (once)."""
+        actions = self._types[key].bulk_actions
+        if all(existing.key != action.key for existing in actions):
+            actions.append(action)
 
     def __getitem__(self, key: str) -> RecordType:
         return self._types[key]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import copy
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -20,6 +21,7 @@ from kehu.platform.errors import NotVisible
 from kehu.platform.fields import EncryptedField, PhoneField, encrypted_filter, encrypted_lookup_q
 from kehu.platform.phones import normalize_phone
 from kehu.platform.records import RecordType, registry, related_model
+from kehu.platform.search.query import matching_ids
 
 _filtersets: dict[str, type[django_filters.FilterSet]] = {}
 
@@ -47,6 +49,7 @@ def filterset_for(rt: RecordType) -> type[django_filters.FilterSet]:
             exact.append(name)
     meta = type("Meta", (), {"model": rt.model, "fields": exact})
     declared.update(record_tags.list_filters(rt))  # every record type: tags=a,b&tags_match=any|all
+    declared.update({name: copy.deepcopy(extra) for name, extra in rt.extra_filters.items()})
     filterset = type(f"{rt.model.__name__}FilterSet", (django_filters.FilterSet,), {"Meta": meta, **declared})
     _filtersets[rt.key] = filterset
     return filterset
@@ -78,9 +81,15 @@ def filterset(rt: RecordType, *, user: Any, data: Mapping[str, Any] | None, quer
 
 
 def search_q(rt: RecordType, text: str) -> Q:
-    """Rows whose search fields contain ``text``; phone fields also match the normalized number;
-    encrypted fields match only their whole value, through the blind index."""
+    """Rows whose search fields contain ``text`` or whose search document holds its words
+    (pinyin of the name, notes, tags, custom text: what the global search finds); phone
+    fields also match the normalized number; encrypted fields match only their whole value,
+    through the blind index."""
     condition = Q(pk__in=[])  # matches nothing until a field adds a condition
+    with contextlib.suppress(ValidationError):  # a query the index refuses: the field matches stand
+        indexed = matching_ids(rt, text)
+        if indexed is not None:
+            condition |= Q(pk__in=indexed)
     for name in rt.search_fields:
         field = rt.model_field(name)
         if isinstance(field, EncryptedField):
@@ -111,7 +120,9 @@ def ordering_for(rt: RecordType, ordering: str | None) -> list[str]:
     column = name
     if isinstance(field, models.ForeignKey):
         related = related_model(field)
-        column = f"{name}__{'username' if related._meta.label == 'accounts.User' else 'name'}"
+        # by the related model's own order when it has one (lifecycle stages, grades)
+        sort_by = "order" if any(f.name == "order" for f in related._meta.concrete_fields) else "name"
+        column = f"{name}__{'username' if related._meta.label == 'accounts.User' else sort_by}"
     prefix = "-" if ordering.startswith("-") else ""
     return [f"{prefix}{column}", f"{prefix}id"]
 

@@ -18,7 +18,7 @@ from kehu.platform import audit as audit_log
 from kehu.platform import customfields
 from kehu.platform import tags as record_tags
 from kehu.platform.access import can_reassign, require, visible_to
-from kehu.platform.context import Context
+from kehu.platform.context import Context, Source
 from kehu.platform.errors import NotVisible, StaleVersion
 from kehu.platform.events import Event, publish
 from kehu.platform.fields import sync_blind_indexes
@@ -34,7 +34,8 @@ def _resolve_foreign_key(ctx: Context, field: models.ForeignKey, value: Any) -> 
     if value in (None, ""):
         return None
     target = related_model(field)
-    pk = value.pk if isinstance(value, models.Model) else value
+    key = field.target_field.attname  # the primary key, or the ``to_field`` (a stage's key)
+    pk = getattr(value, key) if isinstance(value, models.Model) else value
     queryset = target._default_manager.all()
     target_type = registry.for_model_or_none(target)
     if target_type is not None:
@@ -42,22 +43,86 @@ def _resolve_foreign_key(ctx: Context, field: models.ForeignKey, value: Any) -> 
     elif target._meta.label == "accounts.User":
         queryset = queryset.filter(is_active=True)
     try:
-        return queryset.get(pk=pk)
+        return queryset.get(**{key: pk})
     except (ObjectDoesNotExist, ValueError, TypeError):
         raise ValidationError(
             {field.name: _("Select a valid %(type)s.") % {"type": target._meta.verbose_name}}
         ) from None
 
 
-def _assign(rt: RecordType, ctx: Context, obj: models.Model, data: Data) -> None:
-    unknown = [name for name in data if name not in rt.fields and name != "custom"]
+def _resolve_many(ctx: Context, field: models.ManyToManyField, value: Any) -> list[models.Model]:
+    """Related records from instances or primary keys, each seen through the caller's eyes
+    like a foreign key (``_resolve_foreign_key``); in the order given, without repeats."""
+    if value in (None, ""):
+        return []
+    if isinstance(value, str | int | models.Model):
+        value = [value]
+    target = related_model(field)
+    pks: dict[Any, None] = {}
+    for item in value:
+        pk = item.pk if isinstance(item, models.Model) else item
+        if isinstance(pk, bool) or not isinstance(pk, int | str):
+            raise ValidationError({field.name: _("Give a list of ids.")})
+        pks[pk] = None
+    queryset = target._default_manager.all()
+    target_type = registry.for_model_or_none(target)
+    if target_type is not None:
+        queryset = visible_to(ctx.user, queryset, target_type)
+    elif target._meta.label == "accounts.User":
+        queryset = queryset.filter(is_active=True)
+    try:
+        found = {str(obj.pk): obj for obj in queryset.filter(pk__in=list(pks))}
+    except (ValueError, TypeError):
+        found = {}
+    missing = [str(pk) for pk in pks if str(pk) not in found]
+    if missing:
+        raise ValidationError(
+            {
+                field.name: _("Select valid %(type)s (not found: %(ids)s).")
+                % {"type": target._meta.verbose_name_plural, "ids": ", ".join(missing)}
+            }
+        )
+    return [found[str(pk)] for pk in pks]
+
+
+def m2m_values(obj: Any, name: str) -> list[Any]:
+    """The related records of many-to-many field ``name`` as they will be once the write in
+    progress is saved (for a record type's ``prepare`` hook): the ones being set, else the
+    stored ones."""
+    pending = getattr(obj, "_kehu_m2m", {})
+    if name in pending:
+        return list(pending[name])
+    return list(getattr(obj, name).all()) if obj.pk is not None else []
+
+
+def _save_m2m(obj: Any) -> None:
+    """Set the many-to-many values ``_assign`` resolved, once the row exists."""
+    for name, items in getattr(obj, "_kehu_m2m", {}).items():
+        getattr(obj, name).set(items)
+    obj._kehu_m2m = {}
+
+
+def _assign(rt: RecordType, ctx: Context, obj: models.Model, data: Data, *, creating: bool = False) -> None:
+    writable = [*rt.fields, *rt.create_only] if creating else rt.fields
+    unknown = [name for name in data if name not in writable and name != "custom"]
     if unknown:
-        raise ValidationError({name: _("This field cannot be set.") for name in unknown})
+        raise ValidationError(
+            {
+                name: _("This field is set when the record is created; it cannot be changed here.")
+                if name in rt.create_only
+                else _("This field cannot be set.")
+                for name in unknown
+            }
+        )
+    pending: dict[str, list[models.Model]] = {}
+    obj._kehu_m2m = pending  # type: ignore[attr-defined]
     for name, value in data.items():
         if name == "custom":
             continue  # custom field values: set and validated in _validate
         field = rt.model_field(name)
-        if isinstance(field, models.ForeignKey):
+        if isinstance(field, models.ManyToManyField):
+            pending[name] = _resolve_many(ctx, field, value)  # set after the row is saved
+        elif isinstance(field, models.ForeignKey):
             setattr(obj, name, _resolve_foreign_key(ctx, field, value))
         elif value is None and not field.null:
             setattr(obj, name, field.get_default() if field.has_default() else "")
@@ -76,7 +141,7 @@ def _apply_ownership(rt: RecordType, ctx: Context, obj: Any, data: Data, *, is_n
         obj.owner = ctx.user
     if obj.owner_id is not None and (("owner" in data and "team" not in data) or (is_new and "team" not in data)):
         obj.team_id = obj.owner.team_id  # no owner (a PATCH of null) is refused by full_clean
-    if not can_reassign(ctx):
+    if not can_reassign(ctx) and ctx.source != Source.SYSTEM:  # system: a rule keeps a record's owner
         original = getattr(obj, "_kehu_original_owner", None) if not is_new else ctx.user.pk
         if obj.owner_id != original and obj.owner_id != ctx.user.pk:
             raise ValidationError({"owner": _("You can only assign records to yourself.")})
@@ -107,15 +172,18 @@ def record_create(rt: RecordType, *, ctx: Context, data: Data) -> Any:
     """Create a record. Raises PermissionDenied, ValidationError."""
     require(ctx, rt, "add")
     data, tags = record_tags.split_data(data)  # names or Tag objects; None: not given
-    audited = rt.fields if tags is None else [*rt.fields, "tags"]
+    audited = [*rt.fields, *rt.create_only, *rt.system_fields]
+    if tags is not None:
+        audited.append("tags")
     obj = rt.model()
     with transaction.atomic():
-        _assign(rt, ctx, obj, data)
+        _assign(rt, ctx, obj, data, creating=True)
         _validate(rt, ctx, obj, data, is_new=True)
         obj.number = next_number(rt.number_prefix)
         obj.created_by = obj.updated_by = ctx.user
         obj.created_at = obj.updated_at = timezone.now()
         obj.save(force_insert=True)
+        _save_m2m(obj)
         if tags is not None:
             record_tags.apply_to_record(rt, ctx, obj, tags)
         values = audit_log.snapshot(obj, audited)
@@ -137,7 +205,7 @@ def record_update(rt: RecordType, *, ctx: Context, obj: Any, data: Data, version
     if expected != obj.version:
         raise StaleVersion(obj.version)
     data, tags = record_tags.split_data(data)  # names or Tag objects; None: not given
-    audited = rt.fields if tags is None else [*rt.fields, "tags"]
+    audited = [*rt.fields, *rt.system_fields] if tags is None else [*rt.fields, *rt.system_fields, "tags"]
     with transaction.atomic():
         before = audit_log.snapshot(obj, audited)
         obj._kehu_original_owner = obj.owner_id
@@ -146,13 +214,18 @@ def record_update(rt: RecordType, *, ctx: Context, obj: Any, data: Data, version
         _validate(rt, ctx, obj, data, is_new=False)
         if tags is not None:  # rolled back with the rest on a stale version
             record_tags.apply_to_record(rt, ctx, obj, tags)
+        _save_m2m(obj)  # rolled back with the rest on a stale version
         changes = audit_log.diff(before, audit_log.snapshot(obj, audited))
         if not changes:
             return obj
         obj.updated_at = timezone.now()
         obj.updated_by = ctx.user
-        # "custom.<name>" changes are written to the custom column
-        columns = {rt.model_field(name.partition(".")[0]).attname: None for name in changes if name != "tags"}
+        # "custom.<name>" changes are written to the custom column; many-to-many ones are set
+        columns = {
+            field.attname: None
+            for field in (rt.model_field(name.partition(".")[0]) for name in changes if name != "tags")
+            if not field.many_to_many
+        }
         columns.update(dict.fromkeys(sync_blind_indexes(obj, changes)))  # encrypted fields' index columns
         values = {attname: getattr(obj, attname) for attname in [*columns, "updated_at", "updated_by_id"]}
         written = rt.model.all_objects.filter(pk=obj.pk, version=expected).update(**values, version=expected + 1)
@@ -260,7 +333,7 @@ def record_bulk_update(rt: RecordType, *, ctx: Context, objs: Iterable[Any], dat
     changed_fields: set[str] = set()
     with transaction.atomic():
         for obj in objs:
-            before = audit_log.snapshot(obj, rt.fields)
+            before = audit_log.snapshot(obj, [*rt.fields, *rt.system_fields])
             obj._kehu_original_owner = obj.owner_id
             obj._kehu_original_team = obj.team_id
             _assign(rt, ctx, obj, data)
@@ -270,7 +343,7 @@ def record_bulk_update(rt: RecordType, *, ctx: Context, objs: Iterable[Any], dat
                 raise ValidationError(
                     _("%(record)s: %(error)s") % {"record": obj.number, "error": "; ".join(error.messages)}
                 ) from error
-            changes = audit_log.diff(before, audit_log.snapshot(obj, rt.fields))
+            changes = audit_log.diff(before, audit_log.snapshot(obj, [*rt.fields, *rt.system_fields]))
             if not changes:
                 continue
             obj.updated_at, obj.updated_by, obj.version = now, ctx.user, obj.version + 1

@@ -26,7 +26,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views import View
 
-from kehu.platform import customfields, display, selectors, services
+from kehu.platform import customfields, display, selectors, services, timeline
 from kehu.platform import tags as record_tags
 from kehu.platform.access import can, visible_to
 from kehu.platform.audit import audit, history_for
@@ -139,6 +139,7 @@ class RecordListView(RecordView):
         paginator = Paginator(queryset, per_page if per_page in PAGE_SIZES else 50)
         page = paginator.get_page(request.GET.get("page"))
         saved_views = SavedView.objects.filter(record_type=rt.key).filter(Q(user=request.user) | Q(shared=True))
+        bulk_actions = [action for action in rt.bulk_actions if request.user.has_perms(action.permissions)]
         current_query = request.GET.copy()
         for key in ("page", "view"):
             current_query.pop(key, None)
@@ -155,7 +156,8 @@ class RecordListView(RecordView):
             saved_views=saved_views,
             current_view=request.GET.get("view", ""),
             page_sizes=PAGE_SIZES,
-            bulk_enabled=can(request.user, rt, "change") or can(request.user, rt, "delete"),  # tags: every type
+            bulk_enabled=can(request.user, rt, "change") or can(request.user, rt, "delete") or bool(bulk_actions),
+            bulk_actions=bulk_actions,
         )
         if getattr(request, "htmx", False) and request.htmx.target == "record-table":  # type: ignore[attr-defined]
             return render(request, self.table_template, context)
@@ -242,7 +244,20 @@ class RecordDetailView(RecordView):
                 (_("Version"), obj.version),
             ],
         )
-        return render(request, self.template_name, context)
+        context["side_panels"] = [
+            {
+                "key": panel.key,
+                "title": panel.title,
+                "icon": panel.icon,
+                "url": reverse(panel.url_name, args=[obj.pk]),
+                "refresh_on": panel.refresh_on,
+            }
+            for panel in self.rt.panels
+            if panel.visible(request.user)
+        ]
+        if self.rt.detail_context is not None:
+            context.update(self.rt.detail_context(request, obj))
+        return render(request, self.rt.detail_template or self.template_name, context)
 
 
 def readable_change(model: Any, name: str, value: Any) -> str:
@@ -276,18 +291,10 @@ def history_rows(entries: Any) -> list[dict[str, Any]]:
             if customfields.is_custom(name):  # custom.<name>: the field's label, values formatted
                 changes.append(customfields.history_change(model, name, pair[0], pair[1]))
                 continue
-            label = str(model._meta.get_field(name).verbose_name) if model and _has_field(model, name) else name
+            label = str(model._meta.get_field(name).verbose_name) if model and display.has_field(model, name) else name
             changes.append((label, readable_change(model, name, pair[0]), readable_change(model, name, pair[1])))
         rows.append({"entry": entry, "changes": changes})
     return rows
-
-
-def _has_field(model: Any, name: str) -> bool:
-    try:
-        model._meta.get_field(name)
-    except Exception:
-        return False
-    return True
 
 
 class RecordHistoryView(RecordView):
@@ -299,6 +306,43 @@ class RecordHistoryView(RecordView):
         rows = history_rows(history_for(obj).select_related("content_type")[:500])
         template = "platform/_record_history.html" if getattr(request, "htmx", False) else self.template_name
         return render(request, template, self.base_context(obj=obj, history=rows))
+
+
+class RecordTimelineView(RecordView):
+    """A page of a record's timeline (htmx partial): ``kind`` filters (repeatable), ``cursor``
+    asks for the entries after the previous page (appended by the "more" button)."""
+
+    template_name = "platform/_timeline.html"
+
+    def get(self, request: HttpRequest, pk: int) -> HttpResponse:
+        self.require("view")
+        if not self.rt.timeline:
+            raise Http404
+        obj = self.get_object(pk)
+        subject = (self.rt.key, obj.pk)
+        selected = [kind for kind in request.GET.getlist("kind") if kind]
+        cursor = request.GET.get("cursor", "")
+        page = timeline.entries_for(request.user, subject, kinds=selected, cursor=cursor)
+        context = self.base_context(
+            obj=obj,
+            entries=timeline_rows(page.entries),
+            next_cursor=page.next_cursor,
+            kinds=timeline.kinds_in(subject),
+            selected=selected,
+            appending=bool(cursor),
+            url=self.url("timeline", obj.pk),
+        )
+        return render(request, self.template_name, context)
+
+
+def timeline_rows(entries: list[Any]) -> list[dict[str, Any]]:
+    """Timeline entries with their kind (label, icon) and the link to the record they are about."""
+    rows = []
+    for entry in entries:
+        rt = registry.get(entry.record_type) if entry.record_type else None
+        url = reverse(f"{rt.plural}_detail", args=[entry.record_id]) if rt is not None and entry.record_id else ""
+        rows.append({"entry": entry, "kind": timeline.kind(entry.kind), "url": url})
+    return rows
 
 
 class RecordFormView(RecordView):

@@ -13,5 +13,5 @@ def shell(request: HttpRequest) -> dict[str, Any]:
     user = request.user
     nav = []
     if user.is_authenticated:
-        nav = [rt for rt in registry if can(user, rt, "view")]
+        nav = [rt for rt in registry if rt.in_nav and can(user, rt, "view")]
     return {"nav_record_types": nav, "theme": request.COOKIES.get("kehu-theme", "light")}

@@ -24,7 +24,12 @@ SEARCH_PAGE_LIMIT_ONE_TYPE = 100  # on the search page for one type
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    """Counts of what the user can see and the records they changed last."""
+    """Counts of what the user can see and the records they changed last; My day is the
+    home page of sales users."""
+    if getattr(getattr(request.user, "role", None), "key", "") == "sales":
+        from kehu.activities.views import my_day
+
+        return my_day(request)
     cards = []
     for rt in registry:
         if not can(request.user, rt, "view"):

@@ -41,7 +41,15 @@ from kehu.platform.search.index import (
     rebuild,
     remove_records,
 )
-from kehu.platform.search.query import CANDIDATE_LIMIT, Group, Hit, search, searchable_types, snippet
+from kehu.platform.search.query import (
+    CANDIDATE_LIMIT,
+    Group,
+    Hit,
+    matching_ids,
+    search,
+    searchable_types,
+    snippet,
+)
 from kehu.platform.search.text import MAX_QUERY_LENGTH, Query, parse_query, pinyin_keys, short_terms
 
 __all__ = [
@@ -53,6 +61,7 @@ __all__ = [
     "RebuildReport",
     "document_for",
     "index_records",
+    "matching_ids",
     "on_records_changed",
     "optimize",
     "parse_query",

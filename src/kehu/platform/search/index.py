@@ -88,6 +88,7 @@ class Plan:
                 names.update(f"{self.parent.name}__{f.name}" for f in related_model(self.parent)._meta.concrete_fields)
         if related:
             queryset = queryset.select_related(*dict.fromkeys(related))
+        queryset = queryset.prefetch_related("tags")  # tag names are words a record is found by
         if self.title is None:
             return queryset  # str() may need any field
         return queryset.only(*names, self.title.name)
@@ -153,6 +154,7 @@ def _document_values(rt: RecordType, plan: Plan, obj: Any, custom_definitions: S
     title = clean(_field_text(obj, plan.title))
     body = [_field_text(obj, model_field) for model_field in plan.body]
     body.extend(_custom_texts(obj, custom_definitions))
+    body.extend(tag.name for tag in obj.tags.all())
     if plan.parent is not None:
         related = getattr(obj, plan.parent.name)
         if related is not None:
@@ -263,6 +265,27 @@ def on_records_changed(batch: list[events.Event]) -> None:
         for child_rt, fk in _dependents(rt):
             child_ids = child_rt.model.objects.filter(**{f"{fk}__in": sorted(ids)}).values_list("pk", flat=True)
             index_records(child_rt, list(child_ids), dependents=False)
+
+
+@events.subscribe_batch("tag.updated")
+def on_tag_renamed(batch: list[events.Event]) -> None:
+    """A renamed tag: the documents of the records carrying it are rewritten in the background."""
+    for event in batch:
+        if "name" in (event.data.get("changed") or ()):
+            reindex_tagged_task.enqueue(event.data["id"])
+
+
+@task()
+def reindex_tagged_task(tag_id: int) -> int:
+    """Reindex every record carrying the tag ``tag_id`` (in batches of 500 per record type)."""
+    from kehu.platform.tags.services import through_table
+
+    written = 0
+    for rt in registry:
+        through, column = through_table(rt)
+        ids = list(through.objects.filter(tag_id=tag_id).values_list(column, flat=True))
+        written += index_records(rt, ids, dependents=False)
+    return written
 
 
 @dataclass

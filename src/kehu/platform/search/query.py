@@ -136,17 +136,38 @@ def _visibility(user: Any, record_types: Sequence[RecordType]) -> tuple[str, lis
     return f"({' OR '.join(parts)})", params
 
 
+def _sqlite_match(query: Query) -> tuple[str, list[str], list[Any]]:
+    """SQLite: the full-text table to read (alias ``f``, joined on ``f.rowid``) and the
+    conditions that every word of ``query`` is in the document."""
+    table = "platform_search_fts" if query.phrases else "platform_search_terms"
+    where = [f"{table} MATCH %s"]
+    params: list[Any] = [fts_phrase(query.phrases or query.terms)]
+    if query.phrases and query.terms:
+        where.append("f.rowid IN (SELECT rowid FROM platform_search_terms WHERE platform_search_terms MATCH %s)")
+        params.append(fts_phrase(query.terms))
+    return table, where, params
+
+
+def _postgresql_match(query: Query) -> tuple[list[str], list[Any]]:
+    """PostgreSQL: the conditions on document ``m`` that every word of ``query`` is in it
+    (pg_trgm and GIN indexes)."""
+    where: list[str] = []
+    params: list[Any] = []
+    for phrase in query.phrases:
+        where.append("(m.number || ' ' || m.title || ' ' || m.body || ' ' || m.pinyin) ILIKE %s")
+        params.append(f"%{_like_escape(phrase)}%")
+    if query.terms:
+        where.append("m.terms_array @> %s::text[]")  # generated column (migration 0006)
+        params.append(list(query.terms))
+    return where, params
+
+
 def _text_hits(query: Query, visible: str, visible_params: list[Any]) -> tuple[str, list[Any]]:
     """The visible documents matching every word of ``query``, the most recently indexed
     first, at most ``CANDIDATE_LIMIT`` of them: ``(id, score, exact)`` rows."""
     if connection.vendor == "sqlite":
-        table = "platform_search_fts" if query.phrases else "platform_search_terms"
+        table, where, params = _sqlite_match(query)
         score = "bm25(platform_search_fts, 8.0, 4.0, 1.0, 2.0)" if query.phrases else "0.0"
-        where = [f"{table} MATCH %s"]
-        params: list[Any] = [fts_phrase(query.phrases or query.terms)]
-        if query.phrases and query.terms:
-            where.append("f.rowid IN (SELECT rowid FROM platform_search_terms WHERE platform_search_terms MATCH %s)")
-            params.append(fts_phrase(query.terms))
         sql = (
             f"SELECT f.rowid AS id, {score} AS score, 0 AS exact "  # noqa: S608 -- values are parameters
             f"FROM {table} f JOIN platform_searchdocument d ON d.id = f.rowid "
@@ -156,20 +177,34 @@ def _text_hits(query: Query, visible: str, visible_params: list[Any]) -> tuple[s
     # PostgreSQL: the matches as a subquery (GIN indexes) the planner can hash while it walks the
     # newest documents. With a substring (ILIKE) the subquery is fenced off (OFFSET 0): otherwise
     # the planner may test ILIKE on every document it walks, which is slow unless most match.
-    where, params = [], [query.text]
-    for phrase in query.phrases:
-        where.append("(m.number || ' ' || m.title || ' ' || m.body || ' ' || m.pinyin) ILIKE %s")
-        params.append(f"%{_like_escape(phrase)}%")
-    if query.terms:
-        where.append("m.terms_array @> %s::text[]")  # generated column (migration 0006)
-        params.append(list(query.terms))
+    where, params = _postgresql_match(query)
     fence = " OFFSET 0" if query.phrases else ""
     sql = (
         "SELECT d.id AS id, -similarity(d.title, %s) AS score, 0 AS exact FROM platform_searchdocument d "  # noqa: S608
         f"WHERE d.id IN (SELECT m.id FROM platform_searchdocument m WHERE {' AND '.join(where)}{fence}) "
         f"AND {visible} ORDER BY d.id DESC LIMIT %s"
     )
-    return sql, [*params, *visible_params, CANDIDATE_LIMIT]
+    return sql, [query.text, *params, *visible_params, CANDIDATE_LIMIT]
+
+
+def matching_ids(rt: RecordType, text: str) -> RawSQL | None:
+    """The ids of ``rt`` records whose search document holds every word of ``text`` (names,
+    notes, custom text, tags, pinyin of the title), uncapped, as a subquery for
+    ``pk__in``: how a list's ``q`` finds what the global search finds. ``None`` for a query
+    without words; raises ValidationError for a bad query."""
+    query = parse_query(text)
+    if query.empty:
+        return None
+    if connection.vendor == "sqlite":
+        table, where, params = _sqlite_match(query)
+        sql = (
+            f"SELECT d.record_id FROM {table} f JOIN platform_searchdocument d ON d.id = f.rowid "  # noqa: S608
+            f"WHERE {' AND '.join(where)} AND d.record_type = %s"
+        )
+    else:
+        where, params = _postgresql_match(query)
+        sql = f"SELECT m.record_id FROM platform_searchdocument m WHERE {' AND '.join(where)} AND m.record_type = %s"  # noqa: S608
+    return RawSQL(sql, (*params, rt.key))  # noqa: S611 -- the words are parameters
 
 
 _RANKING = r"""

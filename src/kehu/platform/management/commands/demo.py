@@ -54,11 +54,16 @@ class Command(BaseCommand):
             raise CommandError(validation_message(error)) from error
         users = {login.user.username: login.user for login in logins}
         owners = DemoOwners(east=users["sales"], south=users["sales2"], manager=users["manager"])
+        last_before = Customer.all_objects.order_by("-pk").values_list("pk", flat=True).first() or 0
         customers, contacts = create_demo_customers(count=options["customers"], owners=owners, seed=options["seed"])
+        from kehu.activities.demo import create_demo_activities
+
+        activities = create_demo_activities(seed=options["seed"], customers_after=last_before)
         (settings.DATA_DIR / DEMO_MARKER).touch()
         self.stdout.write(
             self.style.SUCCESS(
-                f"Demo data: {len(logins)} users, {customers} customers, {contacts} contacts "
+                f"Demo data: {len(logins)} users, {customers} customers, {contacts} contacts, "
+                f"{activities.interactions} interactions, {activities.tasks} tasks "
                 f"({time.monotonic() - started:.1f}s)."
             )
         )

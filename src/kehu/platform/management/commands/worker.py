@@ -44,4 +44,7 @@ class Command(BaseCommand):
         }
         if options["max_tasks"]:
             worker_options["max_tasks"] = options["max_tasks"]
+        from kehu.automation.reminders import enqueue_sweep
+
+        enqueue_sweep()  # reminders that fell due while no worker ran
         call_command("db_worker", **worker_options)

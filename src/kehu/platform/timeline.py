@@ -1,0 +1,315 @@
+"""One timeline per record (a customer's, for now) merging what every module knows about it.
+
+Modules register what they contribute and never touch each other's code:
+
+* a **source** is a record type whose records appear on the timelines of the records they
+  name (an interaction on its customer's): its entries are kept in step with the records by
+  the record events (created, updated, deleted, restored), in a few statements per committed
+  transaction, so bulk paths stay bulk;
+* a **kind** of fact that is not a record (a stage change, a reassignment) is added with
+  ``add`` inside the transaction of the service that causes it.
+
+Reading (``entries_for``) pages by time, filters by kind, and hides entries about records the
+reader may not see.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Q
+
+from kehu.platform.events import Event, subscribe_batch
+from kehu.platform.models import TimelineEntry
+from kehu.platform.records import registry
+
+log = logging.getLogger(__name__)
+
+Subject = tuple[str, int]  # (record type key, primary key)
+RECORD_EVENTS = ("record.created", "record.updated", "record.deleted", "record.restored")
+PAGE_SIZE = 30
+
+
+@dataclass(frozen=True)
+class Kind:
+    key: str
+    label: Any
+    icon: str = "ti-point"
+
+
+@dataclass(frozen=True)
+class Source:
+    """A record type whose records show on the timelines of the subjects they name."""
+
+    record_type: str
+    kind: str
+    label: Any
+    subjects: Callable[[Any], Iterable[tuple[str, int | None]]]
+    occurred_at: Callable[[Any], datetime]
+    title: Callable[[Any], str]
+    summary: Callable[[Any], str] = lambda obj: ""
+    actor_id: Callable[[Any], int | None] = lambda obj: obj.created_by_id
+    data: Callable[[Any], dict[str, Any]] = lambda obj: {}
+    icon: str = "ti-point"
+    # Related objects the callables read (select_related names), fetched in the same query.
+    select_related: Sequence[str] = field(default_factory=tuple)
+
+
+_kinds: dict[str, Kind] = {}
+_sources: dict[str, Source] = {}
+
+
+def register_kind(key: str, label: Any, *, icon: str = "ti-point") -> Kind:
+    """Declare a kind of timeline entry (its label is the filter's; registering twice keeps the first)."""
+    return _kinds.setdefault(key, Kind(key, label, icon))
+
+
+def register(source: Source) -> Source:
+    """Show the records of ``source.record_type`` on their subjects' timelines."""
+    if source.record_type in _sources:
+        raise ValueError(f"a timeline source for {source.record_type!r} is already registered")
+    register_kind(source.kind, source.label, icon=source.icon)
+    _sources[source.record_type] = source
+    return source
+
+
+def kinds() -> list[Kind]:
+    return list(_kinds.values())
+
+
+def kind(key: str) -> Kind:
+    return _kinds.get(key) or Kind(key, key)
+
+
+def add(
+    *,
+    subject: Subject,
+    kind: str,
+    title: str,
+    occurred_at: datetime,
+    summary: str = "",
+    actor: Any = None,
+    record: tuple[str, int] | None = None,
+    data: dict[str, Any] | None = None,
+) -> TimelineEntry:
+    """Add a fact to ``subject``'s timeline (call inside the service's transaction)."""
+    return add_many([_fact(subject, kind, title, occurred_at, summary, actor, record, data)])[0]
+
+
+def fact(
+    *,
+    subject: Subject,
+    kind: str,
+    title: str,
+    occurred_at: datetime,
+    summary: str = "",
+    actor: Any = None,
+    record: tuple[str, int] | None = None,
+    data: dict[str, Any] | None = None,
+) -> TimelineEntry:
+    """An unsaved fact entry, for services that add many at once with ``add_many``."""
+    return _fact(subject, kind, title, occurred_at, summary, actor, record, data)
+
+
+def _fact(
+    subject: Subject,
+    kind: str,
+    title: str,
+    occurred_at: datetime,
+    summary: str,
+    actor: Any,
+    record: tuple[str, int] | None,
+    data: dict[str, Any] | None,
+) -> TimelineEntry:
+    if kind not in _kinds:
+        raise ValueError(f"timeline kind {kind!r} is not registered")
+    record_type, record_id = record or ("", None)
+    return TimelineEntry(
+        subject_type=subject[0],
+        subject_id=subject[1],
+        kind=kind,
+        origin=TimelineEntry.Origin.FACT,
+        occurred_at=occurred_at,
+        record_type=record_type,
+        record_id=record_id,
+        actor_id=getattr(actor, "pk", actor),
+        title=title[:255],
+        summary=summary,
+        data=data or {},
+    )
+
+
+def add_many(entries: Sequence[TimelineEntry]) -> list[TimelineEntry]:
+    return TimelineEntry.objects.bulk_create(entries, batch_size=500)
+
+
+def refresh(record_type: str, ids: Iterable[int]) -> int:
+    """Rewrite the entries of these records from their current state (none for records in
+    the trash or gone); returns how many entries were written."""
+    source = _sources.get(record_type)
+    ids = list(ids)
+    if source is None or not ids:
+        return 0
+    rt = registry[record_type]
+    written = 0
+    with transaction.atomic():
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            TimelineEntry.objects.filter(
+                origin=TimelineEntry.Origin.RECORD, record_type=record_type, record_id__in=chunk
+            ).delete()
+            records = rt.model.objects.filter(pk__in=chunk)
+            if source.select_related:
+                records = records.select_related(*source.select_related)
+            entries = [entry for obj in records for entry in _entries_of(source, obj)]
+            written += len(TimelineEntry.objects.bulk_create(entries, batch_size=500))
+    return written
+
+
+def rebuild(record_type: str, *, batch_size: int = 2000) -> int:
+    """Rewrite every entry of a source record type (``kehu reindex --timeline``)."""
+    model = registry[record_type].model
+    written, last = 0, 0
+    while True:
+        ids = list(model.objects.filter(pk__gt=last).order_by("pk").values_list("pk", flat=True)[:batch_size])
+        if not ids:
+            break
+        written += refresh(record_type, ids)
+        last = ids[-1]
+    stale = TimelineEntry.objects.filter(origin=TimelineEntry.Origin.RECORD, record_type=record_type)
+    stale.exclude(record_id__in=model.objects.values("pk")).delete()
+    return written
+
+
+def sources() -> list[Source]:
+    return list(_sources.values())
+
+
+def _entries_of(source: Source, obj: Any) -> list[TimelineEntry]:
+    subjects = [(key, pk) for key, pk in source.subjects(obj) if pk is not None]
+    if not subjects:
+        return []
+    occurred_at, title, summary = source.occurred_at(obj), source.title(obj)[:255], source.summary(obj) or ""
+    actor_id, data = source.actor_id(obj), source.data(obj)
+    return [
+        TimelineEntry(
+            subject_type=key,
+            subject_id=pk,
+            kind=source.kind,
+            origin=TimelineEntry.Origin.RECORD,
+            occurred_at=occurred_at,
+            record_type=source.record_type,
+            record_id=obj.pk,
+            actor_id=actor_id,
+            title=title,
+            summary=summary,
+            data=data,
+        )
+        for key, pk in subjects
+    ]
+
+
+@subscribe_batch(*RECORD_EVENTS)
+def _on_record_events(events: list[Event]) -> None:
+    """Keep the sources' entries in step with the committed transaction's records."""
+    ids: dict[str, dict[int, None]] = defaultdict(dict)
+    for event in events:
+        if event.record_type in _sources and event.record_id is not None:
+            ids[event.record_type][event.record_id] = None
+    for record_type, record_ids in ids.items():
+        refresh(record_type, record_ids)
+
+
+# ---- reading ----------------------------------------------------------------------------
+
+
+@dataclass
+class Page:
+    entries: list[TimelineEntry]
+    next_cursor: str  # "" on the last page
+
+
+def entries_for(
+    user: Any,
+    subject: Subject,
+    *,
+    kinds: Sequence[str] = (),
+    cursor: str = "",
+    limit: int = PAGE_SIZE,
+) -> Page:
+    """A page of ``subject``'s timeline, newest first, as ``user`` may see it. The caller has
+    checked that ``user`` may see the subject itself. ``cursor`` comes from the previous page."""
+    from kehu.platform.access import visible_to
+
+    entries = TimelineEntry.objects.filter(subject_type=subject[0], subject_id=subject[1])
+    if kinds:
+        entries = entries.filter(kind__in=list(kinds))
+    position = _parse_cursor(cursor)
+    if position is not None:
+        at, pk = position
+        entries = entries.filter(Q(occurred_at__lt=at) | Q(occurred_at=at, id__lt=pk))
+    rows = list(entries.select_related("actor").order_by("-occurred_at", "-id")[: limit + 1])
+    more = len(rows) > limit
+    rows = rows[:limit]
+    # Entries about records of other types: only those the reader may see (one query per type).
+    by_type: dict[str, set[int]] = defaultdict(set)
+    for row in rows:
+        if row.record_type and row.record_id is not None and registry.get(row.record_type) is not None:
+            by_type[row.record_type].add(row.record_id)
+    allowed: dict[str, set[int]] = {}
+    for record_type, record_ids in by_type.items():
+        rt = registry[record_type]
+        visible = visible_to(user, rt.model.all_objects.filter(pk__in=record_ids), rt)
+        allowed[record_type] = set(visible.values_list("pk", flat=True))
+    shown = [
+        row
+        for row in rows
+        if not row.record_type or row.record_type not in allowed or row.record_id in allowed[row.record_type]
+    ]
+    next_cursor = f"{rows[-1].occurred_at.isoformat()}|{rows[-1].pk}" if more and rows else ""
+    return Page(entries=shown, next_cursor=next_cursor)
+
+
+def _parse_cursor(cursor: str) -> tuple[datetime, int] | None:
+    if not cursor:
+        return None
+    at, _, pk = cursor.rpartition("|")
+    try:
+        return datetime.fromisoformat(at), int(pk)
+    except ValueError:
+        return None
+
+
+def kinds_in(subject: Subject) -> list[Kind]:
+    """The kinds that occur on ``subject``'s timeline (for its filter), in registration order."""
+    present = set(
+        TimelineEntry.objects.filter(subject_type=subject[0], subject_id=subject[1])
+        .values_list("kind", flat=True)
+        .distinct()
+    )
+    return [k for k in _kinds.values() if k.key in present]
+
+
+__all__ = [
+    "Kind",
+    "Page",
+    "Source",
+    "add",
+    "add_many",
+    "entries_for",
+    "fact",
+    "kind",
+    "kinds",
+    "kinds_in",
+    "rebuild",
+    "refresh",
+    "register",
+    "register_kind",
+    "sources",
+]
