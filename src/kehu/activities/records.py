@@ -8,7 +8,8 @@ from django.utils.translation import gettext_lazy as _
 from kehu.activities import services
 from kehu.activities.forms import InteractionForm, TaskForm
 from kehu.activities.models import Interaction, Task
-from kehu.platform.records import Child, RecordType, register, registry
+from kehu.platform.access import can
+from kehu.platform.records import Child, Panel, RecordType, register, registry
 
 INTERACTION = register(
     RecordType(
@@ -78,3 +79,14 @@ TASK = register(
 
 registry.add_child("customer", Child(key="interaction", fk="customer"))
 registry.add_child("customer", Child(key="task", fk="customer"))
+registry.add_panel(
+    "customer",
+    Panel(
+        key="tasks",
+        title=_("Tasks"),
+        url_name="customer_tasks",
+        icon="ti-checklist",
+        visible=lambda user: can(user, TASK, "view"),
+        order=10,  # a salesperson's next steps come first
+    ),
+)

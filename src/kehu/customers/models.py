@@ -382,8 +382,8 @@ class Contact(BaseRecord):
 
 
 class NeedKind(models.TextChoices):
-    PRODUCT = "product", _("Product")
-    SERVICE = "service", _("Service")
+    PRODUCT = "product", pgettext_lazy("kind of need", "Product")
+    SERVICE = "service", pgettext_lazy("kind of need", "Service")
 
 
 class NeedPriority(models.TextChoices):

@@ -43,6 +43,7 @@ class Panel:
     visible: Callable[[Any], bool] = lambda user: True
     # htmx events (sent by other parts of the page) that reload it, e.g. "kehu:tasks-changed".
     refresh_on: str = ""
+    order: int = 100  # panels show in this order, then in the order they were added
 
 
 @dataclass(frozen=True)
@@ -160,7 +161,9 @@ class Registry:
 
     def add_panel(self, parent_key: str, panel: Panel) -> None:
         """Show ``panel`` on the pages of ``parent_key`` records."""
-        self._types[parent_key].panels.append(panel)
+        panels = self._types[parent_key].panels
+        panels.append(panel)
+        panels.sort(key=lambda p: p.order)  # stable: equal orders keep their registration order
 
     def add_bulk_action(self, key: str, action: BulkAction) -> None:
         """Offer ``action`` on the bulk bar of ``key`` records' list (once)."""
