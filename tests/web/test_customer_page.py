@@ -29,6 +29,7 @@ def test_customer_page_shows_key_facts_and_loads_the_timeline(rep: Any, make_cus
     body = logged_in(rep).get(f"/customers/{customer.pk}/").content.decode()
 
     assert 'data-testid="key-facts"' in body
+    assert 'data-testid="customer-stage"' in body  # a new customer is a lead
     assert "Logistics" in body
     assert 'href="tel:' in body
     assert f"/customers/{customer.pk}/timeline/" in body
@@ -77,6 +78,20 @@ def test_rep_gets_404_for_another_teams_customer_timeline(rep: Any, other_rep: A
     theirs = make_customer(other_rep, name="Southern Ltd")
 
     assert logged_in(rep).get(f"/customers/{theirs.pk}/timeline/").status_code == 404
+
+
+def test_panels_show_in_their_order_and_only_to_those_allowed(rep: Any, make_user: Any, make_customer: Any) -> None:
+    from django.contrib.auth.models import Permission
+
+    customer = make_customer(rep)
+    body = logged_in(rep).get(f"/customers/{customer.pk}/").content.decode()
+    assert body.index('data-testid="panel-tasks"') < body.index('data-testid="panel-lifecycle"')
+
+    no_tasks = make_user("no_tasks", "sales", "East sales")
+    no_tasks.role.permissions.remove(*Permission.objects.filter(codename="view_task"))
+    no_tasks = type(no_tasks).objects.get(pk=no_tasks.pk)
+    shared = make_customer(no_tasks)
+    assert 'data-testid="panel-tasks"' not in logged_in(no_tasks).get(f"/customers/{shared.pk}/").content.decode()
 
 
 def test_record_types_without_a_timeline_have_no_timeline_page(rep: Any, make_customer: Any, make_contact: Any) -> None:
