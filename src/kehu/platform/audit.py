@@ -15,7 +15,14 @@ from django.dispatch import receiver
 
 from kehu.platform.context import Context, Source, client_ip
 from kehu.platform.customfields.values import snapshot as custom_snapshot
-from kehu.platform.fields import encrypted_fields, open_value, seal_value
+from kehu.platform.fields import (
+    encrypted_fields,
+    open_custom,
+    open_value,
+    private_custom_kinds,
+    seal_custom_value,
+    seal_value,
+)
 from kehu.platform.models import AuditAction, AuditEntry
 
 if TYPE_CHECKING:
@@ -69,7 +76,17 @@ def seal_changes(model: type[models.Model], changes: dict[str, Any]) -> dict[str
     for field in encrypted_fields(model):
         if field.name in sealed:
             sealed[field.name] = _map_pair(sealed[field.name], lambda value, f=field: seal_value(f, value))
+    for name in _private_custom_keys(model, sealed):
+        sealed[name] = _map_pair(sealed[name], seal_custom_value)
     return sealed
+
+
+def _private_custom_keys(model: type[models.Model], changes: dict[str, Any]) -> list[str]:
+    """The ``custom.<key>`` entries of ``changes`` that hold a phone or an email."""
+    if not any(name.startswith("custom.") for name in changes):
+        return []
+    private = private_custom_kinds(model)
+    return [name for name in changes if name.startswith("custom.") and name.removeprefix("custom.") in private]
 
 
 def opened_changes(entry: AuditEntry) -> dict[str, Any]:
@@ -82,6 +99,9 @@ def opened_changes(entry: AuditEntry) -> dict[str, Any]:
     for field in encrypted_fields(model):
         if field.name in opened:
             opened[field.name] = _map_pair(opened[field.name], lambda value, f=field: open_value(f, value))
+    for name in opened:
+        if name.startswith("custom."):
+            opened[name] = _map_pair(opened[name], open_custom)
     return opened
 
 

@@ -261,6 +261,107 @@ class BlindIndexField(models.CharField):
         return value
 
 
+# ---------------------------------------------------------------- custom field values
+
+CUSTOM_PURPOSE = "custom"
+CUSTOM_INDEX_KEY = "_index"  # blind indexes of private custom values (custom field keys cannot start with _)
+PRIVATE_CUSTOM_KINDS = frozenset({"phone", "email"})
+
+
+def private_custom_kinds(model: type[models.Model]) -> dict[str, str]:
+    """``{custom field key: kind}`` of ``model``'s custom fields that hold personal data
+    (phones, emails), active or not: their values are stored encrypted."""
+    from kehu.platform.customfields.definitions import all_definitions
+    from kehu.platform.records import registry
+
+    rt = registry.for_model_or_none(model)
+    if rt is None:
+        return {}
+    return {d.name: d.kind for d in all_definitions(rt.key) if d.kind in PRIVATE_CUSTOM_KINDS}
+
+
+def seal_custom(model: type[models.Model], values: dict[str, Any]) -> dict[str, Any]:
+    """``values`` as stored: phones and emails encrypted, with their blind indexes under
+    ``_index`` for exact lookups (``custom_lookup_q``)."""
+    stored = {key: value for key, value in values.items() if key != CUSTOM_INDEX_KEY}
+    if not stored:
+        return stored
+    index: dict[str, str] = {}
+    for name, kind in private_custom_kinds(model).items():
+        value = stored.get(name)
+        if not isinstance(value, str) or not value:
+            continue
+        plain = crypto.decrypt(value, purpose=CUSTOM_PURPOSE) if crypto.is_token(value) else value
+        try:
+            key = lookup_key(kind, plain)
+        except ValidationError:  # stored before it was checked: still found by its exact text
+            key = plain
+        index[name] = crypto.blind_index(kind, key)
+        stored[name] = crypto.encrypt(plain, purpose=CUSTOM_PURPOSE)
+    if index:
+        stored[CUSTOM_INDEX_KEY] = index
+    return stored
+
+
+def seal_custom_value(value: Any) -> Any:
+    """One private custom value as a token for storing elsewhere (audit entries)."""
+    if not isinstance(value, str) or not value or crypto.is_token(value):
+        return value
+    return crypto.encrypt(value, purpose=CUSTOM_PURPOSE)
+
+
+def open_custom(values: Any) -> Any:
+    """Stored custom values (or one of them) as the application reads them: tokens decrypted,
+    the index left out."""
+    if isinstance(values, str) and crypto.is_token(values):
+        return crypto.decrypt(values, purpose=CUSTOM_PURPOSE)
+    if not isinstance(values, dict):
+        return values
+    return {
+        key: crypto.decrypt(value, purpose=CUSTOM_PURPOSE)
+        if isinstance(value, str) and crypto.is_token(value)
+        else value
+        for key, value in values.items()
+        if key != CUSTOM_INDEX_KEY
+    }
+
+
+class CustomValuesField(models.JSONField):
+    """The ``custom`` column of every record: admin-defined field values as JSON. Phones and
+    emails are stored encrypted with a blind index (``seal_custom``); reads see plain values."""
+
+    def deconstruct(self) -> Any:
+        name, _path, args, kwargs = super().deconstruct()
+        return name, "django.db.models.JSONField", args, kwargs  # the same column: no migration
+
+    def from_db_value(self, value: Any, expression: Any, connection: Any) -> Any:
+        return open_custom(super().from_db_value(value, expression, connection))
+
+    def get_prep_value(self, value: Any) -> Any:
+        if isinstance(value, dict) and value and hasattr(self, "model"):
+            value = seal_custom(self.model, value)
+        return super().get_prep_value(value)
+
+
+def custom_lookup_q(rt: RecordType, text: str, names: Iterable[str] | None = None) -> Q | None:
+    """Records of ``rt`` whose private custom field (each of ``names``, or all) equals
+    ``text`` once normalized for its kind, through the blind index under every key; ``None``
+    when ``text`` can be none of them."""
+    condition: Q | None = None
+    for name, kind in private_custom_kinds(rt.model).items():
+        if names is not None and name not in names:
+            continue
+        try:
+            key = lookup_key(kind, text)
+        except ValidationError:
+            continue
+        if not key:
+            continue
+        match = Q(**{f"custom__{CUSTOM_INDEX_KEY}__{name}__in": crypto.blind_index_candidates(kind, key)})
+        condition = match if condition is None else condition | match
+    return condition
+
+
 # ---------------------------------------------------------------- helpers for writers and readers
 
 

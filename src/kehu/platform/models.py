@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from kehu.platform.context import Source
+from kehu.platform.fields import CustomValuesField
 
 
 class RecordQuerySet(models.QuerySet):
@@ -67,7 +68,7 @@ class BaseRecord(models.Model):
         editable=False,
     )
     version = models.PositiveIntegerField(_("version"), default=1, editable=False)
-    custom = models.JSONField(_("custom fields"), default=dict, blank=True, editable=False)
+    custom = CustomValuesField(_("custom fields"), default=dict, blank=True, editable=False)
     tags = models.ManyToManyField("platform.Tag", verbose_name=_("tags"), blank=True, related_name="+")
     deleted_at = models.DateTimeField(_("deleted at"), null=True, blank=True, editable=False)
     deleted_by = models.ForeignKey(

@@ -297,3 +297,78 @@ def migration_operations(app_label: str, batch_size: int = 1000) -> tuple[Any, A
         run(apps, schema_editor, decrypt_to_plain, token_sql)
 
     return forwards, backwards
+
+
+# ---------------------------------------------------------------- custom field values
+
+
+def rotate_custom_values(
+    model: type[models.Model],
+    *,
+    batch_size: int = 500,
+    max_batches: int | None = None,
+    progress: Callable[[TableResult], None] | None = None,
+) -> TableResult:
+    """Re-encrypt the phone and email custom values of ``model``'s records under the current
+    key and recompute their blind indexes (values stored before they were encrypted are
+    encrypted). A row is written only if its ``version`` is still the one read; a re-run picks
+    up what is left."""
+    import json
+
+    from django.db.models import Q, TextField
+    from django.db.models.functions import Cast
+
+    from kehu.platform.fields import CUSTOM_INDEX_KEY, private_custom_kinds
+
+    result = TableResult(label=f"{model._meta.label} (custom fields)")
+    private = private_custom_kinds(model)
+    if not private:
+        return result
+    current = crypto.keyring().current.id
+
+    def stale(raw: str) -> int:
+        """How many private values of a stored row need rewriting."""
+        stored = json.loads(raw) if raw else {}
+        index = stored.get(CUSTOM_INDEX_KEY) or {}
+        count = 0
+        for name in private:
+            value = stored.get(name)
+            if not isinstance(value, str) or not value:
+                continue
+            if not crypto.is_token(value) or crypto.token_key_id(value) != current or name not in index:
+                count += 1
+        return count
+
+    manager = model.all_objects  # type: ignore[attr-defined]
+    rows_with_values = manager.filter(Q(custom__has_any_keys=list(private))).order_by("pk")
+    result.pending = rows_with_values.count()
+    last = 0
+    while max_batches is None or result.batches < max_batches:
+        with transaction.atomic():
+            batch = list(
+                rows_with_values.filter(pk__gt=last)
+                .annotate(stored=Cast("custom", TextField()))
+                .values_list("pk", "version", "stored", "custom")[:batch_size]
+            )
+            if not batch:
+                break
+            for pk, version, raw, values in batch:
+                last = pk
+                try:
+                    touched = stale(raw)
+                except crypto.CryptoError as error:
+                    result.failures.append((pk, "custom", str(error)))
+                    continue
+                if not touched:
+                    continue
+                if manager.filter(pk=pk, version=version).update(custom=values):  # sealed anew on the way in
+                    result.rows += 1
+                    result.values += touched
+                else:
+                    result.changed_meanwhile += 1
+        result.batches += 1
+        if progress is not None:
+            progress(result)
+        if len(batch) < batch_size:
+            break
+    return result

@@ -24,8 +24,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kehu.platform.customfields.definitions import Kind, definitions
+from kehu.platform.fields import custom_lookup_q
 from kehu.platform.models import CustomField
-from kehu.platform.phones import normalize_phone
+from kehu.platform.records import registry
 
 PARAM_PREFIX = "cf_"
 TEXT_KINDS = (Kind.TEXT, Kind.LONG_TEXT, Kind.URL, Kind.EMAIL, Kind.PHONE)
@@ -33,6 +34,7 @@ RANGE_KINDS = (Kind.INTEGER, Kind.DECIMAL, Kind.DATE, Kind.DATETIME)
 # What the global search indexes: text people type, and the labels of chosen values. Emails
 # and phones are personal data and stay out of the index.
 SEARCH_KINDS = (Kind.TEXT, Kind.LONG_TEXT, Kind.URL, Kind.CHOICE, Kind.MULTI_CHOICE)
+PRIVATE_KINDS = (Kind.PHONE, Kind.EMAIL)  # stored encrypted (fields.CustomValuesField)
 LINK_CHOICES_LIMIT = 200
 
 
@@ -66,12 +68,9 @@ def condition(definition: CustomField, mode: str, value: Any) -> Any:
         if kind == Kind.DATETIME:
             return LessThan(_text(name), _utc_text(value + datetime.timedelta(days=1)))
         return LessThanOrEqual(_number(name), value)
-    if kind == Kind.PHONE:
-        found = Q(IContains(_text(name), value))
-        try:
-            return found | Q(Exact(_text(name), normalize_phone(value)))
-        except ValidationError:
-            return found
+    if kind in PRIVATE_KINDS:  # encrypted: the whole value, in any format, through the blind index
+        found = custom_lookup_q(registry[definition.record_type], value, names=[name])
+        return found if found is not None else Q(pk__in=[])
     if kind in TEXT_KINDS:
         return IContains(_text(name), value)
     if kind == Kind.CHOICE:
@@ -214,12 +213,14 @@ def filter_params(rt: Any, query: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def search_q(rt: Any, text: str) -> Q:
-    """Records whose textual custom values contain ``text`` (for the list's search box)."""
+    """Records whose textual custom values contain ``text``, or whose phone or email custom
+    value is ``text`` (for the list's search box)."""
     found = Q()
     for definition in definitions(rt.key):
         if definition.kind in (Kind.TEXT, Kind.LONG_TEXT, Kind.URL):
             found |= Q(IContains(_text(definition.name), text))
-    return found
+    private = custom_lookup_q(rt, text, names=[d.name for d in definitions(rt.key) if d.kind in PRIVATE_KINDS])
+    return found if private is None else found | private
 
 
 def search_text(rt: Any, obj: Any, found: list[CustomField] | None = None) -> str:
@@ -252,6 +253,8 @@ def describe_filter(definition: CustomField, mode: str) -> str:
         how = _("from this date (YYYY-MM-DD), inclusive") if dated else _("from this value, inclusive")
     elif mode == "max":
         how = _("up to this date (YYYY-MM-DD), inclusive") if dated else _("up to this value, inclusive")
+    elif kind in PRIVATE_KINDS:
+        how = _("is this value, in any format")
     elif kind in TEXT_KINDS:
         how = _("contains this text")
     elif kind in (Kind.CHOICE, Kind.MULTI_CHOICE):

@@ -20,12 +20,14 @@ from django.db import transaction
 
 from kehu.platform import crypto
 from kehu.platform.fields import reseal_query
+from kehu.platform.records import registry
 from kehu.platform.rekey import (
     TableResult,
     count_pending,
     encrypted_models,
     not_under_key_sql,
     rewrite,
+    rotate_custom_values,
     to_current_key,
 )
 
@@ -146,7 +148,18 @@ class Command(BaseCommand):
             results.append(result)
             if budget is not None:
                 budget -= result.batches
-        left = sum(count_pending(model, not_under_key_sql(current)) for model in encrypted_models())
+        custom_left = 0
+        for rt in registry:  # phone and email custom field values (in each record's ``custom``)
+            if budget is not None and budget <= 0:
+                custom_left += 1  # not looked at: run again
+                break
+            result = rotate_custom_values(rt.model, batch_size=batch_size, max_batches=budget, progress=self._progress)
+            if result.pending:
+                results.append(result)
+                custom_left += result.changed_meanwhile
+            if budget is not None:
+                budget -= result.batches
+        left = sum(count_pending(model, not_under_key_sql(current)) for model in encrypted_models()) + custom_left
         stopped_early = bool(left) and budget is not None and budget <= 0
         stored = 0 if stopped_early else self._reseal_stored_answers_and_views()
         self._summary(results, stored, current, left, stopped_early)
