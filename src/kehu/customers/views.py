@@ -5,6 +5,7 @@ lifecycle stages and grades. Thin: reads through selectors, writes through servi
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from django import forms
@@ -120,14 +121,15 @@ def lifecycle_settings(request: HttpRequest) -> HttpResponse:
     """The stages in order with how many customers are at each; a new stage."""
     _require_stage_admin(request)
     form = StageForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            stage = configuration.stage_create(Context.from_request(request), form.cleaned_data)
-        except ValidationError as error:
-            add_service_errors(form, error)
-        else:
-            messages.success(request, _("Stage “%(name)s” added.") % {"name": stage.display_name})
-            return HttpResponseRedirect(reverse("lifecycle_settings"))
+    saved = _saved(
+        request,
+        form,
+        configuration.stage_create,
+        lambda stage: _("Stage “%(name)s” added.") % {"name": stage.display_name},
+        "lifecycle_settings",
+    )
+    if saved is not None:
+        return saved
     stages = (
         LifecycleStage.objects.order_by("order", "id")
         .prefetch_related("allowed_next")
@@ -142,15 +144,15 @@ def lifecycle_stage_edit(request: HttpRequest, pk: int) -> HttpResponse:
     _require_stage_admin(request)
     stage = get_object_or_404(LifecycleStage, pk=pk)
     form = StageForm(request.POST or None, instance=stage)
-    if request.method == "POST" and form.is_valid():
-        data = {name: value for name, value in form.cleaned_data.items() if name != "key"}
-        try:
-            configuration.stage_update(Context.from_request(request), stage, data)
-        except ValidationError as error:
-            add_service_errors(form, error)
-        else:
-            messages.success(request, _("Stage “%(name)s” saved.") % {"name": stage.display_name})
-            return HttpResponseRedirect(reverse("lifecycle_settings"))
+    saved = _saved(
+        request,
+        form,
+        lambda ctx, data: configuration.stage_update(ctx, stage, _without_key(data)),
+        lambda _saved_stage: _("Stage “%(name)s” saved.") % {"name": stage.display_name},
+        "lifecycle_settings",
+    )
+    if saved is not None:
+        return saved
     status = 422 if form.is_bound and form.errors else 200
     return render(request, "customers/settings/lifecycle_edit.html", {"stage": stage, "form": form}, status=status)
 
@@ -162,6 +164,31 @@ def lifecycle_stage_move(request: HttpRequest, pk: int) -> HttpResponse:
     stage = get_object_or_404(LifecycleStage, pk=pk)
     configuration.stage_move(Context.from_request(request), stage, -1 if request.POST.get("direction") == "up" else 1)
     return HttpResponseRedirect(reverse("lifecycle_settings"))
+
+
+def _without_key(data: dict[str, Any]) -> dict[str, Any]:
+    """Form data without the key, which cannot change once made."""
+    return {name: value for name, value in data.items() if name != "key"}
+
+
+def _saved(
+    request: HttpRequest,
+    form: forms.BaseForm,
+    save: Callable[[Context, dict[str, Any]], Any],
+    message: Callable[[Any], str],
+    redirect_to: str,
+) -> HttpResponse | None:
+    """A posted settings form through its service: the redirect after a save, or ``None`` to
+    render the form again (with the service's errors on it)."""
+    if request.method != "POST" or not form.is_valid():
+        return None
+    try:
+        saved = save(Context.from_request(request), form.cleaned_data)
+    except ValidationError as error:
+        add_service_errors(form, error)
+        return None
+    messages.success(request, message(saved))
+    return HttpResponseRedirect(reverse(redirect_to))
 
 
 # ---------------------------------------------------------------- grade settings
@@ -190,14 +217,15 @@ def _require_grade_admin(request: HttpRequest) -> None:
 def grade_settings(request: HttpRequest) -> HttpResponse:
     _require_grade_admin(request)
     form = GradeForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            grade = configuration.grade_create(Context.from_request(request), form.cleaned_data)
-        except ValidationError as error:
-            add_service_errors(form, error)
-        else:
-            messages.success(request, _("Grade “%(name)s” added.") % {"name": grade.name})
-            return HttpResponseRedirect(reverse("grade_settings"))
+    saved = _saved(
+        request,
+        form,
+        configuration.grade_create,
+        lambda grade: _("Grade “%(name)s” added.") % {"name": grade.name},
+        "grade_settings",
+    )
+    if saved is not None:
+        return saved
     grades = Grade.objects.order_by("order", "id").annotate(
         customer_count=Count("customers", filter=Q(customers__deleted_at__isnull=True))
     )
@@ -210,15 +238,15 @@ def grade_edit(request: HttpRequest, pk: int) -> HttpResponse:
     _require_grade_admin(request)
     grade = get_object_or_404(Grade, pk=pk)
     form = GradeForm(request.POST or None, instance=grade)
-    if request.method == "POST" and form.is_valid():
-        data = {name: value for name, value in form.cleaned_data.items() if name != "key"}
-        try:
-            configuration.grade_update(Context.from_request(request), grade, data)
-        except ValidationError as error:
-            add_service_errors(form, error)
-        else:
-            messages.success(request, _("Grade “%(name)s” saved.") % {"name": grade.name})
-            return HttpResponseRedirect(reverse("grade_settings"))
+    saved = _saved(
+        request,
+        form,
+        lambda ctx, data: configuration.grade_update(ctx, grade, _without_key(data)),
+        lambda _saved_grade: _("Grade “%(name)s” saved.") % {"name": grade.name},
+        "grade_settings",
+    )
+    if saved is not None:
+        return saved
     status = 422 if form.is_bound and form.errors else 200
     return render(request, "customers/settings/grade_edit.html", {"grade": grade, "form": form}, status=status)
 

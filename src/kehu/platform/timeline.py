@@ -87,19 +87,10 @@ def kind(key: str) -> Kind:
     return _kinds.get(key) or Kind(key, key)
 
 
-def add(
-    *,
-    subject: Subject,
-    kind: str,
-    title: str,
-    occurred_at: datetime,
-    summary: str = "",
-    actor: Any = None,
-    record: tuple[str, int] | None = None,
-    data: dict[str, Any] | None = None,
-) -> TimelineEntry:
-    """Add a fact to ``subject``'s timeline (call inside the service's transaction)."""
-    return add_many([_fact(subject, kind, title, occurred_at, summary, actor, record, data)])[0]
+def add(**entry: Any) -> TimelineEntry:
+    """Add a fact to ``subject``'s timeline (call inside the service's transaction); takes the
+    arguments of ``fact``."""
+    return add_many([fact(**entry)])[0]
 
 
 def fact(
@@ -113,20 +104,8 @@ def fact(
     record: tuple[str, int] | None = None,
     data: dict[str, Any] | None = None,
 ) -> TimelineEntry:
-    """An unsaved fact entry, for services that add many at once with ``add_many``."""
-    return _fact(subject, kind, title, occurred_at, summary, actor, record, data)
-
-
-def _fact(
-    subject: Subject,
-    kind: str,
-    title: str,
-    occurred_at: datetime,
-    summary: str,
-    actor: Any,
-    record: tuple[str, int] | None,
-    data: dict[str, Any] | None,
-) -> TimelineEntry:
+    """An unsaved fact entry about ``subject`` (``record``: the record it is about, if any), for
+    services that add many at once with ``add_many``."""
     if kind not in _kinds:
         raise ValueError(f"timeline kind {kind!r} is not registered")
     record_type, record_id = record or ("", None)
