@@ -40,7 +40,7 @@ function mitLicense(holders) {
     "THE SOFTWARE.\n";
 }
 
-for (const dir of ["tabler", "tabler-icons", "htmx"]) rmSync(join(vendor, dir), { recursive: true, force: true });
+for (const dir of ["tabler", "tabler-icons", "htmx", "sortablejs"]) rmSync(join(vendor, dir), { recursive: true, force: true });
 
 // Tabler (Bootstrap 5 theme). tabler.min.js bundles Bootstrap's JS and Popper.
 copy("@tabler/core", "dist/css/tabler.min.css", "tabler/tabler.min.css", stripSourceMap);
@@ -69,7 +69,11 @@ copy("@tabler/icons-webfont", "LICENSE", "tabler-icons/LICENSE");
 copy("htmx.org", "dist/htmx.min.js", "htmx/htmx.min.js", stripSourceMap);
 copy("htmx.org", "LICENSE", "htmx/LICENSE");
 
+// SortableJS (drag and drop on the pipeline board).
+copy("sortablejs", "Sortable.min.js", "sortablejs/Sortable.min.js", stripSourceMap);
+copy("sortablejs", "LICENSE", "sortablejs/LICENSE");
+
 writeFileSync(join(vendor, "VERSIONS.txt"),
-  ["@tabler/core", "@tabler/icons-webfont", "htmx.org", "@popperjs/core"]
+  ["@tabler/core", "@tabler/icons-webfont", "htmx.org", "@popperjs/core", "sortablejs"]
     .map((p) => `${p} ${version(p)}`).join("\n") + "\n");
 console.log("vendored:", readFileSync(join(vendor, "VERSIONS.txt"), "utf8").trim().replace(/\n/g, ", "));

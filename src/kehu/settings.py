@@ -41,6 +41,9 @@ INSTALLED_APPS = [
     "kehu.accounts",
     "kehu.customers",
     "kehu.activities",
+    "kehu.sales.products",
+    "kehu.sales.opportunities",
+    "kehu.sales.contracts",
     "kehu.automation",
     "kehu.web",
     "django.contrib.admin",
@@ -191,6 +194,8 @@ LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = os.environ.get("KEHU_TIME_ZONE", "Asia/Shanghai")
 # Money custom fields sent without a currency are in this one (ISO 4217).
 KEHU_DEFAULT_CURRENCY = os.environ.get("KEHU_DEFAULT_CURRENCY", "CNY").strip().upper() or "CNY"
+# A renewal task is due this many days before an active contract ends (contracts/services.py).
+KEHU_RENEWAL_NOTICE_DAYS = int(os.environ.get("KEHU_RENEWAL_NOTICE_DAYS", "30"))
 USE_I18N = True
 USE_TZ = True
 

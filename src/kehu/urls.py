@@ -17,5 +17,8 @@ urlpatterns = [
     path("", include("kehu.customers.reassign_views")),  # /customers/reassign/, /customers/<pk>/reassign/
     path("", include("kehu.automation.urls")),  # /notifications/, /calendar/
     path("", include("kehu.activities.urls")),  # /my-day/, /customers/<id>/log/, /tasks/<id>/complete/
+    path("", include("kehu.sales.products.urls")),  # product form, /settings/currencies/, /settings/product-categories/
+    path("", include("kehu.sales.contracts.urls")),  # /receivables/, contract plan/attachments, order lines
+    path("", include("kehu.sales.opportunities.urls")),  # board, forecast, quotas, moves, /settings/pipelines/
     path("", include("kehu.web.urls")),
 ]

@@ -14,17 +14,32 @@ pytestmark = pytest.mark.django_db
 CRUD = {"view", "add", "change", "delete"}
 
 
-def record_perms(actions: set[str]) -> set[str]:
-    """The permissions on every record type of the customers area (customers, contacts,
-    interactions, tasks, …)."""
+def record_perms(actions: set[str], area: str | None = "customers") -> set[str]:
+    """The permissions on every record type of ``area`` (customers: customers, contacts,
+    interactions, tasks, …; sales: opportunities, contracts, payments, orders; products;
+    ``None``: every area)."""
     from kehu.platform.records import registry
 
     return {
         f"{rt.app_label}.{action}_{rt.model._meta.model_name}"
         for rt in registry
-        if rt.area == "customers"
+        if area is None or rt.area == area
         for action in actions
     }
+
+
+# managers' further permissions: product categories, exchange rates, sales quotas, credit limits
+MANAGER_EXTRAS = {
+    "products.add_productcategory",
+    "products.change_productcategory",
+    "products.delete_productcategory",
+    "platform.add_exchangerate",
+    "platform.change_exchangerate",
+    "opportunities.view_quota",
+    "opportunities.add_quota",
+    "opportunities.change_quota",
+    "contracts.set_credit_limit",
+}
 
 
 def tag_perms(actions: set[str]) -> set[str]:
@@ -32,18 +47,23 @@ def tag_perms(actions: set[str]) -> set[str]:
 
 
 # docs/admin-guide.md, "Roles" and "Tags"
+READ_SALES = record_perms({"view"}, "products") | record_perms({"view"}, "sales")
 DOCUMENTED = {
-    "admin": (Visibility.ALL, record_perms(CRUD) | tag_perms(CRUD)),
+    "admin": (Visibility.ALL, record_perms(CRUD, None) | tag_perms(CRUD)),
     "manager": (
         Visibility.TEAM_TREE,
-        record_perms(CRUD)
+        record_perms(CRUD, None)
         | {"accounts.reassign_records", "platform.view_auditentry"}
+        | MANAGER_EXTRAS
         | tag_perms({"view", "add", "change"}),
     ),
-    "sales": (Visibility.TEAM, record_perms(CRUD) | tag_perms({"add"})),
-    "service": (Visibility.ALL, record_perms({"view", "change"}) | tag_perms({"add"})),
-    "marketing": (Visibility.ALL, record_perms({"view"}) | tag_perms({"add"})),
-    "read_only": (Visibility.ALL, record_perms({"view"})),
+    "sales": (
+        Visibility.TEAM,
+        record_perms(CRUD) | record_perms({"view"}, "products") | record_perms(CRUD, "sales") | tag_perms({"add"}),
+    ),
+    "service": (Visibility.ALL, record_perms({"view", "change"}) | READ_SALES | tag_perms({"add"})),
+    "marketing": (Visibility.ALL, record_perms({"view"}) | READ_SALES | tag_perms({"add"})),
+    "read_only": (Visibility.ALL, record_perms({"view"}, None)),
 }
 
 

@@ -111,7 +111,7 @@ def test_token_for_other_areas_cannot_search_these_types(rep: Any, issue_token: 
     make_customer(rep, name="Acme")
     token, raw = issue_token(rep, "customers:read")
     assert ApiClient(raw).get("/search/", {"q": "acme"}).status_code == 200
-    token.scopes = ["sales:read"]  # a token for an area that holds neither customers nor contacts
+    token.scopes = ["warehouse:read"]  # a token for an area that holds neither customers nor contacts
     token.save(update_fields=["scopes"])
 
     assert_problem(ApiClient(raw).get("/search/", {"q": "acme"}), 403)

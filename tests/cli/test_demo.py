@@ -49,7 +49,13 @@ def test_demo_is_deterministic_for_a_seed(run_command) -> None:
     run_command("demo", "--customers", "6", "--seed", "7")
     first = list(Customer.objects.order_by("id").values_list("name", "city", "phone"))
     from kehu.activities.models import Interaction, Task
+    from kehu.sales.contracts.models import Contract, Order, Payment
+    from kehu.sales.opportunities.models import Opportunity
 
+    Payment.all_objects.all().delete()  # payments, orders and contracts protect their customers
+    Order.all_objects.all().delete()
+    Contract.all_objects.all().delete()
+    Opportunity.all_objects.all().delete()  # opportunities protect their customers
     Task.all_objects.all().delete()  # they protect their customers and contacts
     Interaction.all_objects.all().delete()
     Need.all_objects.all().delete()  # needs protect their customers too

@@ -16,15 +16,34 @@ READ = ("view",)
 DEFAULT_ROLES: dict[str, tuple[str, str, dict[str, tuple[str, ...]]]] = {
     Role.ADMIN: (gettext_noop("Administrator"), Visibility.ALL, {"*": ALL}),
     Role.MANAGER: (gettext_noop("Manager"), Visibility.TEAM_TREE, {"*": ALL}),
-    Role.SALES: (gettext_noop("Sales"), Visibility.TEAM, {"customers": ALL}),
-    Role.SERVICE: (gettext_noop("Service"), Visibility.ALL, {"customers": ("view", "change")}),
-    Role.MARKETING: (gettext_noop("Marketing"), Visibility.ALL, {"customers": READ}),
+    Role.SALES: (gettext_noop("Sales"), Visibility.TEAM, {"customers": ALL, "products": READ, "sales": ALL}),
+    Role.SERVICE: (
+        gettext_noop("Service"),
+        Visibility.ALL,
+        {"customers": ("view", "change"), "products": READ, "sales": READ},
+    ),
+    Role.MARKETING: (gettext_noop("Marketing"), Visibility.ALL, {"customers": READ, "products": READ, "sales": READ}),
     Role.READ_ONLY: (gettext_noop("Read-only"), Visibility.ALL, {"*": READ}),
 }
 
 # Extra permissions per role that are not about one record type.
 EXTRA_PERMISSIONS: dict[str, tuple[str, ...]] = {
-    Role.MANAGER: ("accounts.reassign_records", "platform.view_auditentry"),
+    Role.MANAGER: (
+        "accounts.reassign_records",
+        "platform.view_auditentry",
+        # the product category tree and the exchange rates (currencies themselves: admins)
+        "products.add_productcategory",
+        "products.change_productcategory",
+        "products.delete_productcategory",
+        "platform.add_exchangerate",
+        "platform.change_exchangerate",
+        # sales quotas (opportunities/quotas/)
+        "opportunities.view_quota",
+        "opportunities.add_quota",
+        "opportunities.change_quota",
+        # customers' credit limits and ratings (contracts/services.py credit_set)
+        "contracts.set_credit_limit",
+    ),
 }
 
 # Tags (platform/tags.py). Whoever may change a record may put existing tags on it; making a

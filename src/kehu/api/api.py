@@ -16,6 +16,13 @@ from kehu.platform.customfields.openapi import patch_schema as describe_custom_f
 from kehu.platform.records import registry
 from kehu.platform.search.api import router as search_router
 from kehu.platform.tags.api import router as tag_router
+from kehu.sales.contracts.api import order_router as order_actions_router
+from kehu.sales.contracts.api import receivables_router
+from kehu.sales.contracts.api import router as contract_actions_router
+from kehu.sales.opportunities.api import forecast_router, pipeline_router, quota_router
+from kehu.sales.opportunities.api import router as opportunity_actions_router
+from kehu.sales.products.api import price_router as product_price_router
+from kehu.sales.products.api import router as currency_router
 
 
 class KehuAPI(NinjaAPI):
@@ -47,6 +54,15 @@ for record_type in registry:
 api.add_router("/", activities_router)  # /interactions/log/
 api.add_router("/", task_actions_router)  # /tasks/{id}/complete/, /tasks/{id}/reopen/
 api.add_router("/customers/", customer_lifecycle_router)  # /customers/{id}/lifecycle/
+api.add_router("/", product_price_router)  # /products/{id}/prices/
+api.add_router("/", currency_router)  # /currencies/, /exchange-rates/
+api.add_router("/", contract_actions_router)  # /contracts/{id}/transition/, /contracts/{id}/plan/
+api.add_router("/", order_actions_router)  # /orders/{id}/lines/, /orders/from-opportunity/{id}/
+api.add_router("/", receivables_router)  # /receivables/, /customers/{id}/credit/
+api.add_router("/opportunities/", opportunity_actions_router)  # /opportunities/{id}/move/, /win/, /lose/, /lines/
+api.add_router("/pipelines/", pipeline_router)
+api.add_router("/forecast/", forecast_router)
+api.add_router("/quotas/", quota_router)
 api.add_router("/tags/", tag_router)
 api.add_router("/search/", search_router)
 api.add_router("/notifications/", notification_router)

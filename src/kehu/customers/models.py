@@ -7,11 +7,12 @@ from typing import Any
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
-from django.utils.translation import gettext, gettext_noop, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop, pgettext_lazy
 
 from kehu.platform.context import Source
 from kehu.platform.fields import EncryptedField
+from kehu.platform.i18n import translated_default
 from kehu.platform.models import BaseRecord
 
 
@@ -59,8 +60,7 @@ DEFAULT_GRADES: dict[str, str] = {
 }
 
 
-def _translated(text: str, defaults: dict[str, str], key: str) -> str:
-    return gettext(text) if text and defaults.get(key) == text else text
+_translated = translated_default  # shared with the sales pipelines (platform/i18n.py)
 
 
 class LifecycleStage(models.Model):

@@ -94,9 +94,12 @@ class ReassignResult:
     related: dict[str, int] = field(default_factory=dict)  # follower key → records moved
 
     def related_texts(self) -> list[str]:
-        """What the followers moved, for people ("120 open tasks moved")."""
+        """What the followers moved, for people ("120 open tasks moved"); nothing for a
+        follower that moved nothing."""
         texts = []
         for key, count in self.related.items():
+            if not count:
+                continue
             follower = _followers.get(key)
             if follower is not None and follower.describe is not None:
                 texts.append(follower.describe(count))

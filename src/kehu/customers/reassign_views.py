@@ -99,7 +99,7 @@ def result_message(result: reassign.ReassignResult) -> str:
         "owner": result.owner,
         "related": ", ".join(result.related_texts()),
     }
-    if result.related:
+    if values["related"]:
         return (
             ngettext(
                 "Reassigned %(count)s customer to %(owner)s (%(related)s).",

@@ -69,6 +69,8 @@ def visibility_q(user: Any, prefix: str = "") -> Q | None:
 def visible_to(user: Any, queryset: QuerySet, record_type: RecordType | None = None) -> QuerySet:
     """``queryset`` limited to the rows ``user`` may see. Every read starts here."""
     rt = record_type or registry.for_model(queryset.model)
+    if rt.shared:  # a catalogue: rows are not owned for visibility
+        return queryset if visibility_scope(user) != "none" else queryset.none()
     prefix = f"{rt.visibility_via}__" if rt.visibility_via else ""
     condition = visibility_q(user, prefix)
     return queryset if condition is None else queryset.filter(condition)

@@ -246,6 +246,7 @@ class RecordSchemas:
         for field_name in rt.system_fields:  # set by the record type's rules, read-only here
             field = rt.model_field(field_name)
             out[field_name] = (python_type(field) | None, Field(None, **_describe(field)))
+        out.update(rt.api_out)  # further read-only output fields of the record type
         record_tags.add_api_fields(out, create, patch)  # "tags": names out and in
         # custom field values by key; each field is described when the OpenAPI document is asked for
         create["custom"] = patch["custom"] = (dict[str, Any] | None, Field(None, description="Custom field values."))

@@ -358,3 +358,73 @@ class TimelineEntry(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+class Currency(models.Model):
+    """An ISO 4217 currency the CRM may hold amounts in (R41). ``decimal_places`` decides how
+    amounts in it are rounded (``kehu.platform.money.quantize``); only active currencies are
+    offered in forms. The reporting currency is ``settings.KEHU_DEFAULT_CURRENCY``."""
+
+    code = models.CharField(_("code"), max_length=3, primary_key=True)
+    name = models.CharField(_("name"), max_length=64)
+    decimal_places = models.PositiveSmallIntegerField(_("decimal places"), default=2)
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("currency")
+        verbose_name_plural = _("currencies")
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return self.code
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        from kehu.platform import money
+
+        self.code = self.code.upper()
+        super().save(*args, **kwargs)
+        money.clear_cache()
+
+    @property
+    def display_name(self) -> str:
+        """The currency's name in the active language (Babel), falling back to ``name``."""
+        from kehu.platform.money import currency_name
+
+        return currency_name(self.code, default=self.name)
+
+
+class ExchangeRate(models.Model):
+    """How many units of the reporting currency one unit of ``currency`` is worth on
+    ``rate_date``. A lookup takes the latest rate on or before the day asked for."""
+
+    class Source(models.TextChoices):
+        MANUAL = "manual", _("Manual")
+        CSV = "csv", _("CSV import")
+        API = "api", _("API")
+
+    currency = models.ForeignKey(Currency, verbose_name=_("currency"), on_delete=models.PROTECT, related_name="rates")
+    rate_date = models.DateField(_("date"))
+    rate = models.DecimalField(_("rate"), max_digits=24, decimal_places=10)
+    source = models.CharField(_("source"), max_length=8, choices=Source.choices, default=Source.MANUAL)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(_("updated at"), default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = _("exchange rate")
+        verbose_name_plural = _("exchange rates")
+        ordering = ["currency", "-rate_date"]
+        constraints = [
+            models.UniqueConstraint(fields=["currency", "rate_date"], name="exchange_rate_unique_day"),
+            models.CheckConstraint(condition=models.Q(rate__gt=0), name="exchange_rate_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.currency_id} {self.rate_date}: {self.rate}"

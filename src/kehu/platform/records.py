@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
 from django.db import models
+from django.urls import reverse
 from django.utils.text import capfirst
 
 if TYPE_CHECKING:
@@ -60,6 +61,48 @@ class BulkAction:
     icon: str = "ti-bolt"
 
 
+@dataclass(frozen=True)
+class ListLink:
+    """A further button in a list page's header leading to a page of the same records (the
+    opportunities' "Board" and "Forecast"): ``url_name`` is reversed without arguments."""
+
+    label: Any
+    url_name: str
+    icon: str = "ti-link"
+
+
+@dataclass(frozen=True)
+class NavLink:
+    """A page listed in a navigation menu next to the record types' lists."""
+
+    group: str
+    key: str
+    label: Any
+    url_name: str
+    icon: str = "ti-point"
+    visible: Callable[[Any], bool] = lambda user: True
+
+
+@dataclass
+class NavItem:
+    label: str
+    href: str
+    icon: str
+    key: str
+    active: bool = False
+
+
+@dataclass
+class NavGroup:
+    key: str
+    label: str
+    items: list[NavItem] = field(default_factory=list)
+
+    @property
+    def active(self) -> bool:
+        return any(item.active for item in self.items)
+
+
 @dataclass
 class RecordType:
     model: type[BaseRecord]
@@ -91,14 +134,24 @@ class RecordType:
     column_choices: list[str] = field(default_factory=list)
     # Visibility follows a parent record through this foreign key (contacts follow customers).
     visibility_via: str = ""
+    # Every user who may view the type sees every row (a catalogue: products), whoever owns it.
+    shared: bool = False
     children: list[Child] = field(default_factory=list)
     ordering: str = "-updated_at"
     # Domain rules run inside the service transaction before validation.
     prepare: Callable[[Any, Context, bool], None] | None = None
     # Domain side effects inside the same transaction, after the record is written.
     after_save: Callable[[Any, Context, bool], None] | None = None
+    # Runs before records go to the trash (single and bulk); raises ValidationError to refuse
+    # them all (a product used on order lines is archived, not deleted).
+    before_delete: Callable[[list[Any], Context], None] | None = None
     # Related-object lookups for lists and detail (select_related names).
     select_related: list[str] = field(default_factory=list)
+    # Related rows fetched in one further query for lists and detail (prefetch_related names).
+    prefetch_related: list[str] = field(default_factory=list)
+    # Further read-only fields of the API output: {name: (type, pydantic Field)}, read from the
+    # record's attributes (a product's "prices", from its prefetched price rows).
+    api_out: dict[str, Any] = field(default_factory=dict)
     icon: str = "ti-file"
     # Its detail page shows the timeline (platform/timeline.py) and uses this template if set.
     timeline: bool = False
@@ -108,6 +161,8 @@ class RecordType:
     panels: list[Panel] = field(default_factory=list)
     # Shown in the top navigation (records that live inside another, like needs, are not).
     in_nav: bool = True
+    # The navigation menu it is listed under (defaults to its permission area).
+    nav_group: str = ""
     # Fields only the record type's hooks set (a task's completed_at): audited, written by
     # the update and shown by the API, never writable by callers.
     system_fields: list[str] = field(default_factory=list)
@@ -115,6 +170,8 @@ class RecordType:
     extra_filters: dict[str, Any] = field(default_factory=dict)
     # Further buttons on the list's bulk bar (see BulkAction).
     bulk_actions: list[BulkAction] = field(default_factory=list)
+    # Further buttons in the list page's header (see ListLink).
+    list_links: list[ListLink] = field(default_factory=list)
 
     @property
     def label(self) -> Any:
@@ -147,6 +204,8 @@ class RecordType:
 class Registry:
     def __init__(self) -> None:
         self._types: dict[str, RecordType] = {}
+        self._nav_links: list[NavLink] = []
+        self._group_labels: dict[str, Any] = {}
 
     def register(self, record_type: RecordType) -> RecordType:
         if record_type.key in self._types:
@@ -193,11 +252,45 @@ class Registry:
         concrete = model._meta.concrete_model
         return next((rt for rt in self if rt.model is model or rt.model._meta.concrete_model is concrete), None)
 
+    def add_nav_link(self, link: NavLink) -> None:
+        """List a page that is not a record type's list (the pipeline board, receivables) in
+        the navigation menu ``link.group``."""
+        self._nav_links.append(link)
+
+    def name_group(self, group: str, label: Any) -> None:
+        """The name people read for a navigation menu or permission area (``sales``: Sales)."""
+        self._group_labels[group] = label
+
+    def navigation(self, user: Any, path: str = "") -> list[NavGroup]:
+        """The menus of the top bar as ``user`` may use them: one per group, in the order the
+        groups first appear; record types' lists first, then the other pages; the items whose
+        page ``path`` is in are active."""
+        from kehu.platform.access import can
+
+        groups: dict[str, NavGroup] = {}
+        listed = [rt for rt in self if rt.in_nav and can(user, rt, "view")]
+        # a menu lists its own area's types first, then those it borrows (products under Sales)
+        for rt in sorted(listed, key=lambda rt: bool(rt.nav_group) and rt.nav_group != rt.area):
+            key = rt.nav_group or rt.area
+            group = groups.setdefault(key, NavGroup(key, self.area_label(key)))
+            group.items.append(NavItem(capfirst(str(rt.label_plural)), f"/{rt.plural}/", rt.icon, rt.key))
+        for link in self._nav_links:
+            if link.visible(user):
+                group = groups.setdefault(link.group, NavGroup(link.group, self.area_label(link.group)))
+                group.items.append(NavItem(capfirst(str(link.label)), reverse(link.url_name), link.icon, link.key))
+        for group in groups.values():
+            for item in group.items:
+                item.active = bool(path) and path.startswith(item.href)
+        return list(groups.values())
+
     def areas(self) -> list[str]:
         return sorted({rt.area for rt in self})
 
     def area_label(self, area: str) -> str:
-        """An area's name for people: the plural label of its main record type (customers)."""
+        """An area's name for people: the name given with ``name_group``, or the plural label of
+        its main record type (customers)."""
+        if area in self._group_labels:
+            return capfirst(str(self._group_labels[area]))
         main = self.by_plural(area) or next((rt for rt in self if rt.area == area), None)
         return capfirst(str(main.label_plural)) if main is not None else area
 

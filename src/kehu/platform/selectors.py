@@ -153,6 +153,8 @@ def record_list(
         queryset = queryset.filter(search_q(rt, q.strip()))
     if rt.select_related:
         queryset = queryset.select_related(*rt.select_related)
+    if rt.prefetch_related:
+        queryset = queryset.prefetch_related(*rt.prefetch_related)
     return queryset.order_by(*ordering_for(rt, ordering))
 
 
@@ -164,6 +166,8 @@ def record_get(rt: RecordType, *, user: Any, pk: Any, include_deleted: bool = Fa
     queryset = visible_to(user, queryset, rt)
     if rt.select_related:
         queryset = queryset.select_related(*rt.select_related)
+    if rt.prefetch_related:
+        queryset = queryset.prefetch_related(*rt.prefetch_related)
     try:
         return queryset.get(pk=pk)
     except (rt.model.DoesNotExist, ValueError, TypeError):

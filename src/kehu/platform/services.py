@@ -288,6 +288,8 @@ def record_bulk_delete(rt: RecordType, *, ctx: Context, objs: Iterable[Any]) -> 
         ids = [obj.pk for obj in objs]
         queryset = rt.model.all_objects.select_for_update(of=("self",)).filter(pk__in=ids, deleted_at__isnull=True)
         targets = list(visible_to(ctx.user, queryset, rt))
+        if rt.before_delete is not None and targets:
+            rt.before_delete(targets, ctx)
         entries = _set_deleted(rt, ctx, targets, deleted_at=timezone.now(), action=AuditAction.DELETE)
         AuditEntry.objects.bulk_create(entries)
     return len(targets)

@@ -410,6 +410,9 @@ class RecordDeleteView(RecordView):
         except StaleVersion:
             messages.error(request, str(StaleVersion.message))
             return HttpResponseRedirect(self.url("detail", obj.pk))
+        except ValidationError as error:  # refused by the record type's before_delete
+            messages.error(request, " ".join(error.messages))
+            return HttpResponseRedirect(self.url("detail", obj.pk))
         messages.success(request, _("%(record)s moved to the trash.") % {"record": obj})
         return HttpResponseRedirect(self.url("list"))
 
@@ -475,7 +478,11 @@ class RecordBulkView(RecordView):
             return bulk_tags(self, objs=objs, action=action, back=back)
         if action == "delete":
             self.require("delete")
-            count = services.record_bulk_delete(self.rt, ctx=self.ctx, objs=objs)
+            try:
+                count = services.record_bulk_delete(self.rt, ctx=self.ctx, objs=objs)
+            except ValidationError as error:  # refused by the record type's before_delete
+                messages.error(request, " ".join(error.messages))
+                return HttpResponseRedirect(back)
             messages.success(
                 request,
                 ngettext("%(count)d record moved to the trash.", "%(count)d records moved to the trash.", count)

@@ -59,11 +59,24 @@ class Command(BaseCommand):
         from kehu.activities.demo import create_demo_activities
 
         activities = create_demo_activities(seed=options["seed"], customers_after=last_before)
+        from kehu.sales.products.demo import create_demo_catalogue
+
+        catalogue = create_demo_catalogue(manager=users["manager"], admin=users["admin"], seed=options["seed"])
+        from kehu.sales.opportunities.demo import create_demo_opportunities
+
+        pipeline = create_demo_opportunities(seed=options["seed"], customers_after=last_before)
+        from kehu.sales.contracts.demo import create_demo_contracts  # after the pipeline: its won deals
+
+        sales = create_demo_contracts(seed=options["seed"], customers_after=last_before)
         (settings.DATA_DIR / DEMO_MARKER).touch()
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo data: {len(logins)} users, {customers} customers, {contacts} contacts, "
-                f"{activities.interactions} interactions, {activities.tasks} tasks "
+                f"{activities.interactions} interactions, {activities.tasks} tasks, "
+                f"{catalogue.products} products, {catalogue.rates} exchange rates, "
+                f"{pipeline.opportunities} opportunities ({pipeline.won} won, {pipeline.lost} lost), "
+                f"{pipeline.quotas} quotas, "
+                f"{sales.contracts} contracts, {sales.orders} orders, {sales.payments} payments "
                 f"({time.monotonic() - started:.1f}s)."
             )
         )
