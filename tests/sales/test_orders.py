@@ -302,3 +302,19 @@ def test_product_on_an_order_line_cannot_be_deleted(rep: Any, customer: Any, mak
     with pytest.raises(ValidationError) as error:
         products.product_delete(ctx_of(manager), product)
     assert "Archive it instead" in " ".join(error.value.messages)
+
+
+def test_a_won_opportunitys_page_offers_to_create_its_order(rep: Any, won_opportunity: Any) -> None:
+    from django.test import Client
+
+    client = Client()
+    client.force_login(rep)
+    page = client.get(f"/opportunities/{won_opportunity.pk}/").content.decode()
+    assert 'data-testid="create-order"' in page
+
+    response = client.post(f"/opportunities/{won_opportunity.pk}/order/")
+
+    order = Order.objects.get(opportunity=won_opportunity)
+    assert response.status_code == 302
+    assert response["Location"] == order.get_absolute_url()
+    assert [line.description for line in OrderLine.objects.filter(order=order)] == ["Pump"]
