@@ -40,6 +40,7 @@ from kehu.sales.contracts.models import (
     Payment,
     PaymentInstalment,
 )
+from kehu.sales.opportunities import calc
 
 MAX_INSTALMENTS = 240
 MAX_LINES = 500
@@ -625,10 +626,10 @@ def line_amounts(
     quantity: Decimal, unit_price: Decimal, discount_percent: Decimal, tax_rate: Decimal, code: str
 ) -> tuple[Decimal, Decimal]:
     """A line's net amount and tax, each rounded half-up to the currency's places once (the
-    order's totals are the sums of these rounded figures, so they never drift)."""
-    gross = quantity * unit_price * (HUNDRED - discount_percent) / HUNDRED
-    amount = quantize(gross, code)
-    return amount, quantize(amount * tax_rate / HUNDRED, code)
+    order's totals are the sums of these rounded figures, so they never drift): the same
+    arithmetic as an opportunity's lines, whose lines an order copies."""
+    amount = calc.line_amount(quantity, unit_price, discount_percent, code)
+    return amount, calc.line_tax(amount, tax_rate, code)
 
 
 def _round_field(value: Decimal, places_: int) -> Decimal:
