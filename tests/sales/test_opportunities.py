@@ -335,3 +335,26 @@ def test_a_product_quoted_on_an_opportunity_is_archived_not_deleted(
         record_delete(PRODUCT, ctx=ctx_for(admin_user), obj=product)
     product.refresh_from_db()
     assert product.deleted_at is None
+
+
+def test_tasks_of_an_opportunity_make_its_follow_up_plan(rep: Any, make_opportunity: Any, make_customer: Any) -> None:
+    from django.test import Client
+
+    from kehu.activities.services import task_create
+
+    opp = make_opportunity(rep, amount=D("1"), next_step="Send the quote")
+    due = datetime.datetime(2026, 12, 1, 9, 0, tzinfo=datetime.UTC)
+    task = task_create(ctx_for(rep), {"title": "Send the quote", "opportunity": opp, "due_at": due})
+    assert task.customer_id == opp.customer_id  # the opportunity's customer
+
+    other = make_customer(rep, name="Another customer")
+    with pytest.raises(ValidationError) as refused:
+        task_create(ctx_for(rep), {"title": "Wrong", "opportunity": opp, "customer": other, "due_at": due})
+    assert "opportunity" in refused.value.message_dict
+
+    client = Client()
+    client.force_login(rep)
+    page = client.get(f"/opportunities/{opp.pk}/").content.decode()
+    assert 'data-testid="follow-up-plan"' in page
+    assert "Send the quote" in page
+    assert f"opportunity={opp.pk}" in page  # add a task to the plan

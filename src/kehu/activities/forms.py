@@ -42,6 +42,7 @@ class TaskForm(RecordForm):
             "kind",
             "customer",
             "contact",
+            "opportunity",
             "due_at",
             "remind_at",
             "priority",

@@ -115,6 +115,15 @@ class Task(BaseRecord):
         blank=True,
         related_name="follow_ups",
     )
+    # The opportunity whose follow-up plan this task is part of.
+    opportunity = models.ForeignKey(
+        "opportunities.Opportunity",
+        verbose_name=_("opportunity"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="tasks",
+    )
     due_at = models.DateTimeField(_("due"))
     remind_at = models.DateTimeField(_("remind at"), null=True, blank=True)
     reminded_at = models.DateTimeField(_("reminded at"), null=True, blank=True, editable=False)

@@ -88,9 +88,13 @@ def task_prepare(task: Task, ctx: Context, is_new: bool) -> None:
     """Check a task's dates and links and keep its system fields in step with its status and
     reminder time."""
     errors: dict[str, str] = {}
-    interaction, contact = task.interaction, task.contact
+    interaction, contact, opportunity = task.interaction, task.contact, task.opportunity
     if interaction is not None and task.customer_id is None:
         task.customer_id = interaction.customer_id
+    if opportunity is not None and task.customer_id is None:
+        task.customer_id = opportunity.customer_id
+    if opportunity is not None and opportunity.customer_id != task.customer_id:
+        errors["opportunity"] = _("This opportunity is about another customer.")
     if contact is not None and task.customer_id is None:
         task.customer_id = contact.customer_id
     if contact is not None and contact.customer_id != task.customer_id:
