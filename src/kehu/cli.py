@@ -21,6 +21,7 @@ KEHU_COMMANDS: list[tuple[str, str]] = [
     ("token", "Manage API tokens: kehu token create USERNAME [--scopes read], token list, token revoke ID."),
     ("worker", "Run background tasks from the database queue (Django Tasks)."),
     ("remind", "Send the task reminders that are due now (the worker also does, on start and on time)."),
+    ("housekeeping", "Run every catch-up sweep now: due reminders, contracts past their end date (cron-safe)."),
     ("rotate-keys", "Re-encrypt personal fields under a new key: kehu rotate-keys --new (resumable, online)."),
     ("reindex", "Rebuild the global search index: kehu reindex [--type customer] (online, in batches)."),
 ]

@@ -24,6 +24,7 @@ from django_tasks import task
 
 from kehu.activities.models import Task, TaskStatus
 from kehu.automation.services import notify_each
+from kehu.platform import housekeeping
 from kehu.platform.events import Event, subscribe_batch
 
 KIND = "task_reminder"
@@ -104,8 +105,11 @@ def remind_due(*, now: datetime.datetime | None = None, batch_size: int = BATCH_
 
 @task()
 def send_due_reminders() -> int:
-    """The sweep as a background task."""
+    """The sweep as a background task (queued by ``kehu worker`` when it starts)."""
     return remind_due()
+
+
+housekeeping.register("reminders", send_due_reminders)
 
 
 def schedule_reminders(task_ids: Iterable[int]) -> int:
@@ -140,11 +144,6 @@ def schedule_reminders(task_ids: Iterable[int]) -> int:
             queued += 1
     # (without deferral the sweep — kehu worker start, kehu remind — sends the later ones)
     return queued
-
-
-def enqueue_sweep() -> None:
-    """Queue ``send_due_reminders`` (``kehu worker`` does when it starts)."""
-    send_due_reminders.enqueue()
 
 
 @subscribe_batch("record.created", "record.updated", "record.restored")

@@ -8,7 +8,8 @@ class ContractsConfig(AppConfig):
     verbose_name = _("Contracts and orders")
 
     def ready(self) -> None:
-        from kehu.sales.contracts import (  # noqa: F401  (record types, timeline, metrics, followers)
+        from kehu.sales.contracts import (  # noqa: F401  (record types, timeline, metrics, followers, sweep)
+            expiry,
             metrics,
             reassign,
             records,

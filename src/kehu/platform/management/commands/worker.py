@@ -8,6 +8,8 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from kehu.platform import housekeeping
+
 
 class Command(BaseCommand):
     help = (
@@ -44,7 +46,5 @@ class Command(BaseCommand):
         }
         if options["max_tasks"]:
             worker_options["max_tasks"] = options["max_tasks"]
-        from kehu.automation.reminders import enqueue_sweep
-
-        enqueue_sweep()  # reminders that fell due while no worker ran
+        housekeeping.enqueue_all()  # what fell due while no worker ran (reminders, contracts past their end)
         call_command("db_worker", **worker_options)
