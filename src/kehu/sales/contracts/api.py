@@ -158,14 +158,12 @@ def set_plan(request: HttpRequest, pk: int, payload: PlanIn) -> Any:
     require(ctx, CONTRACT, "change")
     contract = services.contract_get(ctx, pk)
     if payload.split is not None:
-        rows = services.split_evenly(
-            contract.amount, contract.currency, payload.split, payload.first_due or contract.start_date
-        )
+        services.contract_split_plan(ctx, contract, payload.split, payload.first_due, version=payload.version)
     elif payload.instalments is not None:
         rows = [item.model_dump() for item in payload.instalments]
+        services.contract_set_plan(ctx, contract, rows, version=payload.version)
     else:
         raise ValidationError({"instalments": _("Give the instalments or a number of equal instalments (split).")})
-    services.contract_set_plan(ctx, contract, rows, version=payload.version)
     return json_response(200, _contract_body(contract))
 
 

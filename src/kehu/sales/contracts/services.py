@@ -371,6 +371,22 @@ def _date(value: Any, field: str, errors: dict[str, str]) -> datetime.date | Non
         return None
 
 
+def contract_split_plan(
+    ctx: Context,
+    contract: Contract,
+    count: int,
+    first_due: datetime.date | None = None,
+    *,
+    every_months: int = 1,
+    version: int | None = None,
+) -> list[PaymentInstalment]:
+    """Replace the plan by ``count`` equal instalments, one every ``every_months`` months from
+    ``first_due`` (default: the contract's start), exact to the cent (``split_evenly``)."""
+    start = first_due or contract.start_date
+    rows = split_evenly(contract.amount, contract.currency, count, start, every_months=every_months)
+    return contract_set_plan(ctx, contract, rows, version=version)
+
+
 def contract_set_plan(
     ctx: Context, contract: Contract, rows: Sequence[Mapping[str, Any]], *, version: int | None = None
 ) -> list[PaymentInstalment]:

@@ -121,13 +121,18 @@ def contract_plan_split(request: HttpRequest, pk: int) -> HttpResponse:
     ctx = Context.from_request(request)
     data = form.cleaned_data
 
-    def split() -> None:
-        rows = services.split_evenly(
-            contract.amount, contract.currency, data["count"], data["first_due"], every_months=data["every_months"]
-        )
-        services.contract_set_plan(ctx, contract, rows, version=data.get("version"))
-
-    _run(request, split, _("Payment plan saved."))
+    _run(
+        request,
+        lambda: services.contract_split_plan(
+            ctx,
+            contract,
+            data["count"],
+            data["first_due"],
+            every_months=data["every_months"],
+            version=data.get("version"),
+        ),
+        _("Payment plan saved."),
+    )
     return HttpResponseRedirect(contract.get_absolute_url() + "#plan")
 
 
