@@ -22,3 +22,5 @@ urlpatterns = [
     path("", include("kehu.sales.opportunities.urls")),  # board, forecast, quotas, moves, /settings/pipelines/
     path("", include("kehu.web.urls")),
 ]
+
+handler404 = "kehu.web.views.page_not_found"  # problem+json under /api/

@@ -474,3 +474,16 @@ def test_search_text_with_a_null_character_answers_422(rep: Any, api_as: Any, re
     body = assert_problem(api_as(rep).get(resource.url(), {"q": "a\x00b"}), 422)
 
     assert error_fields(body) == {"q"}
+
+
+def test_api_path_that_matches_no_route_answers_problem_json(client: Any) -> None:
+    response = client.get("/api/v1/customers/abc/")
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/problem+json"
+    assert response.json()["status"] == 404
+
+
+def test_web_path_that_matches_no_route_answers_the_html_page(client: Any) -> None:
+    response = client.get("/no-such-page/")
+    assert response.status_code == 404
+    assert response["Content-Type"].startswith("text/html")

@@ -8,6 +8,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.translation import gettext as _
+from django.views import defaults
 
 from kehu.platform import search as global_search
 from kehu.platform import selectors
@@ -16,6 +18,16 @@ from kehu.platform.models import AuditEntry
 from kehu.platform.records import registry
 from kehu.platform.views import history_rows
 from kehu.web.forms import AuditFilterForm
+
+def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """A 404 for a path no route matches (``/api/v1/customers/abc/``): a problem document
+    under the API, as every other API error is, and the site's page elsewhere."""
+    if request.path.startswith("/api/"):
+        from kehu.platform.api import problem
+
+        return problem(404, _("Not found"), _("No API resource lives at this address."))
+    return defaults.page_not_found(request, exception)
+
 
 SEARCH_LIMIT = 8  # per record type in the header
 SEARCH_PAGE_LIMIT = 20  # per record type on the search page
