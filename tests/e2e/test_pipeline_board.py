@@ -91,8 +91,8 @@ def test_dragging_a_card_to_the_next_stage_moves_the_opportunity(
     log_in(page, "rep", PASSWORD)
     page.goto(f"/opportunities/board/?pipeline={pipeline.pk}")
     expect(page.locator("#kehu-board")).to_have_attribute("data-ready", "1")
-    assert totals(page, lead.pk) == ("1", "12500.00")
-    assert totals(page, qualified.pk) == ("1", "0")
+    assert totals(page, lead.pk) == ("1", "12,500.00")
+    assert totals(page, qualified.pk) == ("1", "0.00")
 
     drag(
         page,
@@ -102,8 +102,8 @@ def test_dragging_a_card_to_the_next_stage_moves_the_opportunity(
 
     expect(page.locator("[data-testid=board-message]")).to_have_class("alert alert-success")
     expect(page.locator(f"[data-testid=totals-{qualified.pk}] [data-total=count]")).to_have_text("2")
-    assert totals(page, qualified.pk) == ("2", "12500.00")
-    assert totals(page, lead.pk) == ("0", "0")
+    assert totals(page, qualified.pk) == ("2", "12,500.00")
+    assert totals(page, lead.pk) == ("0", "0.00")
     expect(page.locator(f"[data-testid=column-{qualified.pk}] [data-testid=card-{priced.pk}]")).to_be_visible()
     priced.refresh_from_db()
     assert (priced.stage_id, priced.probability, priced.version) == (qualified.pk, Decimal("20.00"), 2)
@@ -141,7 +141,7 @@ def test_a_refused_move_shows_the_message_and_puts_the_card_back(
     expect(message).to_have_text("Moving to Proposal needs: Amount, Expected close date.")
     expect(page.locator(f"[data-testid=column-{qualified.pk}] [data-testid=card-{unpriced.pk}]")).to_be_visible()
     expect(page.locator(f"[data-testid=column-{proposal.pk}] .kehu-card")).to_have_count(0)
-    assert totals(page, qualified.pk) == ("1", "0")
+    assert totals(page, qualified.pk) == ("1", "0.00")
     unpriced.refresh_from_db()
     assert (unpriced.stage_id, unpriced.version) == (qualified.pk, 1)
     assert OpportunityStageChange.objects.filter(opportunity=unpriced).count() == 1  # its creation only

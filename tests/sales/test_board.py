@@ -77,6 +77,13 @@ def test_board_page_renders_cards_and_needs_view_permission(rep: Any, make_oppor
     assert _login(nobody).get("/opportunities/board/").status_code == 200  # service: read
 
 
+def test_board_amounts_read_with_digit_grouping(rep: Any, make_opportunity: Any) -> None:
+    make_opportunity(rep, name="Big deal", amount=D("1234567.5"))
+    content = _login(rep).get("/opportunities/board/").content.decode()
+    assert "1,234,567.50 CNY" in content  # the card
+    assert ">1,234,567.50</span>" in content  # the column total
+
+
 def test_board_move_endpoint_moves_and_answers_totals(rep: Any, make_opportunity: Any, stage: Any) -> None:
     opp = make_opportunity(rep, name="Drag me", amount=D("100"))
     client = _login(rep)
@@ -90,6 +97,7 @@ def test_board_move_endpoint_moves_and_answers_totals(rep: Any, make_opportunity
     assert body["ok"]
     assert body["version"] == 2
     assert body["totals"][str(stage("qualified").pk)]["amount"] == "100.00"
+    assert body["totals"][str(stage("qualified").pk)]["amount_display"] == "100.00"
     assert body["totals"][str(stage("lead").pk)]["count"] == 0
     assert OpportunityStageChange.objects.filter(opportunity=opp, to_stage=stage("qualified")).exists()
     assert AuditEntry.objects.filter(object_id=opp.pk, action="update").exists()

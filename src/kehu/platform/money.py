@@ -231,6 +231,11 @@ def allocate(amount: Decimal, weights: Sequence[Decimal | int], code: str) -> li
     return [p * sign if sign < 0 else p for p in parts]
 
 
+def _babel_locale(locale: str | None) -> str:
+    loc = (locale or translation.get_language() or "en").replace("-", "_")
+    return "zh_Hans_CN" if loc.lower() in ("zh_hans", "zh_cn") else loc
+
+
 def fmt(amount: Decimal | None, code: str, locale: str | None = None) -> str:
     """``amount`` formatted for display with the currency's symbol and places (Babel)."""
     if amount is None:
@@ -238,10 +243,24 @@ def fmt(amount: Decimal | None, code: str, locale: str | None = None) -> str:
     from babel.core import UnknownLocaleError
     from babel.numbers import format_currency
 
-    loc = (locale or translation.get_language() or "en").replace("-", "_")
-    if loc.lower() in ("zh_hans", "zh_cn"):
-        loc = "zh_Hans_CN"
     try:
-        return format_currency(quantize(amount, code), code, locale=loc)
+        return format_currency(quantize(amount, code), code, locale=_babel_locale(locale))
     except (UnknownLocaleError, ValueError):  # an unknown locale: plain text
         return f"{quantize(amount, code)} {code}"
+
+
+def fmt_number(amount: Decimal | None, code: str, locale: str | None = None) -> str:
+    """``amount`` rounded to the currency's places with the reader's digit grouping and no
+    symbol (``12,500.00``), for tables whose heading names the currency."""
+    if amount is None:
+        return ""
+    from babel.core import UnknownLocaleError
+    from babel.numbers import format_decimal
+
+    value = quantize(amount, code)
+    digits = places(code)
+    pattern = "#,##0" + ("." + "0" * digits if digits else "")
+    try:
+        return format_decimal(value, format=pattern, locale=_babel_locale(locale), decimal_quantization=False)
+    except (UnknownLocaleError, ValueError):
+        return str(value)

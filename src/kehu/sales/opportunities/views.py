@@ -77,8 +77,8 @@ def _totals_json(column: selectors.Column, currency: str) -> dict[str, Any]:
         "count": column.count,
         "amount": str(column.amount),
         "weighted": str(column.weighted),
-        "amount_display": money.fmt(column.amount, currency),
-        "weighted_display": money.fmt(column.weighted, currency),
+        "amount_display": money.fmt_number(column.amount, currency),
+        "weighted_display": money.fmt_number(column.weighted, currency),
         "unconverted": {code: money.fmt(amount, code) for code, amount in column.unconverted.items()},
     }
 

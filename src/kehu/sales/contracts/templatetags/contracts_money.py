@@ -1,21 +1,13 @@
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
 from django import template
 
-from kehu.platform import money
+from kehu.platform.templatetags.amounts import amount
 
 register = template.Library()
-
-
-@register.filter
-def amount(value: Decimal | None, code: str = "") -> str:
-    """``value`` with its currency, in the reader's language (``{{ x|amount:"CNY" }}``)."""
-    if value is None:
-        return "—"
-    return money.fmt(Decimal(value), code or money.reporting_currency())
+register.filter("amount", amount)  # the contract pages load this library for both
 
 
 @register.filter

@@ -18,8 +18,8 @@
       if (!box) return;
       var t = totals[stageId];
       box.querySelector('[data-total="count"]').textContent = t.count;
-      box.querySelector('[data-total="amount"]').textContent = t.amount;
-      box.querySelector('[data-total="weighted"]').textContent = t.weighted;
+      box.querySelector('[data-total="amount"]').textContent = t.amount_display;
+      box.querySelector('[data-total="weighted"]').textContent = t.weighted_display;
     });
   }
   function init() {
