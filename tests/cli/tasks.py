@@ -10,3 +10,13 @@ from kehu.accounts.services import team_get_or_create
 @task()
 def make_team(name: str) -> str:
     return team_get_or_create(name=name).name
+
+
+FIRED: list[str] = []
+
+
+@task()
+def note_sweep() -> str:
+    """A sweep for the scheduler test: it only notes that it ran."""
+    FIRED.append("note")
+    return "noted"

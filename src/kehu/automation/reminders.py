@@ -109,7 +109,9 @@ def send_due_reminders() -> int:
     return remind_due()
 
 
-housekeeping.register("reminders", send_due_reminders)
+housekeeping.register(
+    "reminders", send_due_reminders, every=datetime.timedelta(minutes=5)
+)  # catch-up; each reminder is its own deferred job
 
 
 def schedule_reminders(task_ids: Iterable[int]) -> int:

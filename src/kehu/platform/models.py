@@ -432,3 +432,20 @@ class ExchangeRate(models.Model):
 
     def __str__(self) -> str:
         return f"{self.currency_id} {self.rate_date}: {self.rate}"
+
+
+class Lease(models.Model):
+    """A named lease held by one process at a time until ``expires_at`` (the scheduler's
+    leadership: several ``kehu scheduler`` processes may run, one fires)."""
+
+    name = models.CharField(_("name"), max_length=64, primary_key=True)
+    holder = models.CharField(_("holder"), max_length=200)
+    expires_at = models.DateTimeField(_("expires at"))
+    acquired_at = models.DateTimeField(_("acquired at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("lease")
+        verbose_name_plural = _("leases")
+
+    def __str__(self) -> str:
+        return f"{self.name}: {self.holder}"

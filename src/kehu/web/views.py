@@ -19,6 +19,7 @@ from kehu.platform.records import registry
 from kehu.platform.views import history_rows
 from kehu.web.forms import AuditFilterForm
 
+
 def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
     """A 404 for a path no route matches (``/api/v1/customers/abc/``): a problem document
     under the API, as every other API error is, and the site's page elsewhere."""
