@@ -5,6 +5,7 @@ settings admins edit (``stage_create``, ``stage_update``, ``stages_reorder``).""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -282,11 +283,18 @@ def _add_to_timeline(customer: Customer, transition: LifecycleTransition) -> Non
     )
 
 
-def record_first_stage(ctx: Context, customer: Customer) -> LifecycleTransition:
-    """A new customer's first transition (from nothing to its initial stage); called by the
-    customer record type's ``after_save`` inside the creating transaction."""
-    return LifecycleTransition.objects.create(
-        customer=customer, from_stage=None, to_stage=customer.stage, actor=ctx.user, source=ctx.source
+def record_first_stages(ctx: Context, customers: Sequence[Customer]) -> list[LifecycleTransition]:
+    """New customers' first transitions (from nothing to their initial stage), in one query;
+    called by the customer record type's ``after_save`` / ``after_bulk_create`` inside the
+    creating transaction."""
+    return LifecycleTransition.objects.bulk_create(
+        [
+            LifecycleTransition(
+                customer=customer, from_stage=None, to_stage=customer.stage, actor=ctx.user, source=ctx.source
+            )
+            for customer in customers
+        ],
+        batch_size=1000,
     )
 
 

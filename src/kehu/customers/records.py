@@ -46,6 +46,7 @@ CUSTOMER = register(
         children=[Child(key="contact", fk="customer")],
         prepare=services.customer_prepare,
         after_save=services.customer_after_save,
+        after_bulk_create=services.customers_after_bulk_create,
         select_related=["owner", "team", "stage", "grade"],
         icon="ti-building",
         timeline=True,

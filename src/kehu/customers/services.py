@@ -101,14 +101,24 @@ def customer_after_save(customer: Customer, ctx: Context, is_new: bool) -> None:
     to a new owner or team."""
     customer._kehu_loaded_grade = customer.grade_id
     if is_new:
-        from kehu.customers.lifecycle import record_first_stage
+        from kehu.customers.lifecycle import record_first_stages
 
-        record_first_stage(ctx, customer)
+        record_first_stages(ctx, [customer])
         return
     for model in (Contact, Need):
         model.all_objects.filter(customer_id=customer.pk).exclude(
             owner_id=customer.owner_id, team_id=customer.team_id
         ).update(owner_id=customer.owner_id, team_id=customer.team_id)
+
+
+def customers_after_bulk_create(customers: list[Customer], ctx: Context) -> None:
+    """``customer_after_save`` for many new customers (an import): their first lifecycle
+    transitions in one query."""
+    from kehu.customers.lifecycle import record_first_stages
+
+    for customer in customers:
+        customer._kehu_loaded_grade = customer.grade_id
+    record_first_stages(ctx, customers)
 
 
 def customer_create(*, ctx: Context, data: dict[str, Any]) -> Customer:

@@ -142,6 +142,9 @@ class RecordType:
     prepare: Callable[[Any, Context, bool], None] | None = None
     # Domain side effects inside the same transaction, after the record is written.
     after_save: Callable[[Any, Context, bool], None] | None = None
+    # The same for many new records at once (``record_bulk_create``: imports), in a few
+    # queries; without it ``after_save`` runs for each record.
+    after_bulk_create: Callable[[list[Any], Context], None] | None = None
     # Runs before records go to the trash (single and bulk); raises ValidationError to refuse
     # them all (a product used on order lines is archived, not deleted).
     before_delete: Callable[[list[Any], Context], None] | None = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import copy
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import django_filters
@@ -12,13 +13,14 @@ from django.core.exceptions import ValidationError
 from django.core.validators import ProhibitNullCharactersValidator
 from django.db import models
 from django.db.models import Q, QuerySet
+from django.http import QueryDict
 from django.utils.translation import gettext as _
 
-from kehu.platform import customfields
+from kehu.platform import customfields, display
 from kehu.platform import tags as record_tags
 from kehu.platform.access import visible_to
 from kehu.platform.errors import NotVisible
-from kehu.platform.fields import EncryptedField, PhoneField, encrypted_filter, encrypted_lookup_q
+from kehu.platform.fields import EncryptedField, PhoneField, encrypted_filter, encrypted_lookup_q, unseal_query
 from kehu.platform.phones import normalize_phone
 from kehu.platform.records import RecordType, registry, related_model
 from kehu.platform.search.query import matching_ids
@@ -172,3 +174,66 @@ def record_get(rt: RecordType, *, user: Any, pk: Any, include_deleted: bool = Fa
         return queryset.get(pk=pk)
     except (rt.model.DoesNotExist, ValueError, TypeError):
         raise NotVisible from None
+
+
+# ---------------------------------------------------------------- a list page's query
+
+# The list page's own parameters; every other one is a filter.
+LIST_PARAMS = frozenset({"q", "sort", "page", "per_page", "cols", "view"})
+
+
+@dataclass
+class ListQuery:
+    """What a list shows: the parsed query string of a list page (the page itself, its
+    exports, a background export job and ``kehu export`` read the same records through it)."""
+
+    rt: RecordType
+    filters: dict[str, str] = field(default_factory=dict)
+    q: str = ""
+    ordering: str | None = None
+    columns: list[str] = field(default_factory=list)
+
+    def query_string(self) -> str:
+        """The query as a list URL's query string (filters, q, sort, cols), unsealed."""
+        params = QueryDict(mutable=True)
+        for key, value in self.filters.items():
+            params[key] = value  # several values stay joined with commas, as the filters take them
+        if self.q:
+            params["q"] = self.q
+        if self.ordering:
+            params["sort"] = self.ordering
+        params.setlist("cols", self.columns)
+        return params.urlencode()
+
+
+def available_columns(rt: RecordType) -> list[str]:
+    """The columns a list of ``rt`` can show: the record type's own and its active custom
+    fields (``custom.<name>``)."""
+    return [*rt.all_columns(), *customfields.column_keys(rt)]
+
+
+def list_query(rt: RecordType, params: QueryDict | str) -> ListQuery:
+    """A list URL's query: sealed values (a saved view's) opened, paging and view parameters
+    dropped, unknown columns ignored, the record type's list columns when none are chosen."""
+    if isinstance(params, str):
+        params = QueryDict(params)
+    params = unseal_query(params)
+    allowed = available_columns(rt)
+    columns = [c for c in params.getlist("cols") if c in allowed]
+    return ListQuery(
+        rt=rt,
+        filters=query_filters(params, LIST_PARAMS),
+        q=params.get("q", ""),
+        ordering=params.get("sort") or None,
+        columns=columns or list(rt.list_columns),
+    )
+
+
+def list_rows(user: Any, query: ListQuery) -> QuerySet:
+    """The records ``user`` may see that ``query`` selects, with what its columns show fetched
+    along. Raises ValidationError for a bad filter value or sort column."""
+    queryset = record_list(query.rt, user=user, params=query.filters, q=query.q, ordering=query.ordering)
+    related = display.related_columns(query.rt, query.columns)
+    if related:
+        queryset = queryset.select_related(*related)
+    return record_tags.with_tags(queryset, query.columns)

@@ -23,7 +23,7 @@ from kehu.platform.errors import NotVisible, StaleVersion
 from kehu.platform.events import Event, publish
 from kehu.platform.fields import sync_blind_indexes
 from kehu.platform.models import AuditAction, AuditEntry
-from kehu.platform.numbering import next_number
+from kehu.platform.numbering import next_number, next_numbers
 from kehu.platform.records import RecordType, registry, related_model
 
 Data = Mapping[str, Any]
@@ -149,12 +149,27 @@ def _apply_ownership(rt: RecordType, ctx: Context, obj: Any, data: Data, *, is_n
             raise ValidationError({"team": _("You cannot move records to another team.")})
 
 
-def _validate(rt: RecordType, ctx: Context, obj: Any, data: Data, *, is_new: bool) -> None:
+def _validate(rt: RecordType, ctx: Context, obj: Any, data: Data, *, is_new: bool, checked: Sequence[str] = ()) -> None:
+    """The rules of every write: ownership, the type's ``prepare`` hook, custom fields and the
+    model's own validation. ``checked``: foreign keys the caller already resolved through
+    ``visible_to`` (the import resolves a batch's in one query), not looked up again."""
     _apply_ownership(rt, ctx, obj, data, is_new=is_new)
     if rt.prepare is not None:
         rt.prepare(obj, ctx, is_new)
+    exclude = ["number", *(name for name in checked if getattr(obj, rt.model_field(name).attname) is not None)]
     with customfields.values_applied(rt, ctx.user, obj, data, is_new=is_new):  # errors of both together
-        obj.full_clean(exclude=["number"], validate_unique=True)
+        obj.full_clean(exclude=exclude, validate_unique=True)
+
+
+def record_validate(
+    rt: RecordType, *, ctx: Context, obj: Any, data: Data, is_new: bool = True, checked: Sequence[str] = ()
+) -> None:
+    """Check ``obj`` (its plain fields already set from ``data``) with the same rules as
+    ``record_create``/``record_update``, without writing: for bulk writers such as the import,
+    which then hand the valid records to ``record_bulk_create``. ``data`` holds the names the
+    caller sets (``owner``, ``team``, ``custom``); ``checked`` the foreign keys it resolved
+    through ``visible_to`` itself. Raises ValidationError."""
+    _validate(rt, ctx, obj, data, is_new=is_new, checked=checked)
 
 
 def _event(name: str, rt: RecordType, obj: Any, ctx: Context, **data: Any) -> Event:
@@ -363,3 +378,110 @@ def record_bulk_update(rt: RecordType, *, ctx: Context, objs: Iterable[Any], dat
             for obj, entry in zip(changed_objs, entries, strict=True):
                 publish(_event("record.updated", rt, obj, ctx, changed=sorted(entry.changes)))
     return len(changed_objs)
+
+
+def _cache_related(rt: RecordType, objs: Sequence[Any], names: Iterable[str]) -> None:
+    """Load the foreign keys among ``names`` that ``objs`` hold only as ids, one query per
+    relation (for the audit snapshot's ``repr``, without a query per record)."""
+    for name in names:
+        field = rt.model_field(name)
+        if not isinstance(field, models.ForeignKey):
+            continue
+        wanted = {getattr(obj, field.attname) for obj in objs if not field.is_cached(obj)} - {None}
+        if not wanted:
+            continue
+        key = field.target_field.attname
+        found = related_model(field)._base_manager.in_bulk(list(wanted), field_name=key)
+        for obj in objs:
+            value = getattr(obj, field.attname)
+            if not field.is_cached(obj) and value in found:
+                setattr(obj, name, found[value])
+
+
+def record_bulk_create(
+    rt: RecordType,
+    *,
+    ctx: Context,
+    objs_or_data: Sequence[Any],
+    tags: Sequence[Any] | None = None,
+    audit_extra: dict[str, Any] | None = None,
+) -> list[Any]:
+    """Create many records in one transaction: the bulk form of ``record_create``.
+
+    Each item is either a data dictionary (assigned and validated like ``record_create``;
+    nothing is written unless every item is valid, the ValidationError names the first bad
+    one) or an unsaved instance the caller already checked with ``record_validate`` (the
+    import, which validates row by row and keeps the good rows). ``tags``: per item, tag
+    names or ``Tag`` objects (``None``: none), used when the item's data has no ``tags``.
+    Numbers are reserved in one query, the rows written with ``bulk_create``, many-to-many
+    values, tags and audit entries in one query each; the ``after_save`` hook runs for each
+    record and one ``record.created`` event is published per record (the batch subscribers
+    then update the search index and the timeline). Raises PermissionDenied,
+    ValidationError. Returns the saved records in the order given."""
+    require(ctx, rt, "add")
+    items = list(objs_or_data)
+    if not items:
+        return []
+    tag_items: list[Any] = list(tags) if tags is not None else [None] * len(items)
+    if len(tag_items) != len(items):
+        raise ValueError("tags must hold one entry per item")
+    objs: list[Any] = []
+    with transaction.atomic():
+        for index, item in enumerate(items):
+            if isinstance(item, models.Model):
+                objs.append(item)
+                continue
+            data, item_tags = record_tags.split_data(item)
+            if item_tags is not None:
+                tag_items[index] = item_tags
+            obj = rt.model()
+            try:
+                _assign(rt, ctx, obj, data, creating=True)
+                _validate(rt, ctx, obj, data, is_new=True)
+            except ValidationError as error:
+                raise ValidationError(
+                    _("Item %(index)d: %(error)s") % {"index": index + 1, "error": "; ".join(error.messages)}
+                ) from error
+            objs.append(obj)
+        resolved = [record_tags.resolve_tags(rt, ctx, item) if item else [] for item in tag_items]
+        now = timezone.now()
+        for obj, number in zip(objs, next_numbers(rt.number_prefix, len(objs)), strict=True):
+            obj.number = number
+            obj.created_by = obj.updated_by = ctx.user
+            obj.created_at = obj.updated_at = now
+        rt.model.all_objects.bulk_create(objs, batch_size=500)
+        if any(obj.pk is None for obj in objs):  # a database that returns no ids from a bulk insert
+            ids = dict(rt.model.all_objects.filter(number__in=[o.number for o in objs]).values_list("number", "pk"))
+            for obj in objs:
+                obj.pk = ids[obj.number]
+        audited = [*rt.fields, *rt.create_only, *rt.system_fields]
+        plain = [name for name in audited if not rt.model_field(name).many_to_many]
+        _cache_related(rt, objs, plain)
+        links: dict[Any, list[Any]] = {}
+        entries: list[AuditEntry] = []
+        for obj, obj_tags in zip(objs, resolved, strict=True):
+            related: dict[str, list[Any]] = dict(getattr(obj, "_kehu_m2m", {}) or {})
+            obj._kehu_m2m = {}
+            if obj_tags:
+                related["tags"] = obj_tags
+            values = audit_log.snapshot(obj, plain)
+            for name, targets in related.items():
+                field = rt.model_field(name)
+                through = field.remote_field.through  # type: ignore[union-attr]
+                source, target = field.m2m_field_name(), field.m2m_reverse_field_name()  # type: ignore[attr-defined]
+                rows = links.setdefault(through, [])
+                rows.extend(through(**{f"{source}_id": obj.pk, f"{target}_id": item.pk}) for item in targets)
+                values[name] = audit_log.sorted_names(targets)
+            changes = {name: [None, value] for name, value in values.items() if value not in (None, "", [], {})}
+            entries.append(audit_log.entry_for(ctx, AuditAction.CREATE, obj, changes=changes, extra=audit_extra))
+        for through, rows in links.items():
+            through.objects.bulk_create(rows, batch_size=1000)
+        AuditEntry.objects.bulk_create(entries, batch_size=500)
+        if rt.after_bulk_create is not None:
+            rt.after_bulk_create(objs, ctx)
+        elif rt.after_save is not None:
+            for obj in objs:
+                rt.after_save(obj, ctx, True)
+        for obj in objs:
+            publish(_event("record.created", rt, obj, ctx))
+    return objs

@@ -5,8 +5,6 @@ through selectors, writes through services."""
 
 from __future__ import annotations
 
-import csv
-from collections.abc import Iterator
 from typing import Any, cast
 
 from django import forms
@@ -14,12 +12,11 @@ from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Q, QuerySet
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
+from django.db.models import Q
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
@@ -27,20 +24,18 @@ from django.utils.translation import ngettext
 from django.views import View
 
 from kehu.platform import customfields, display, selectors, services, timeline
-from kehu.platform import tags as record_tags
 from kehu.platform.access import can, visible_to
-from kehu.platform.audit import audit, history_for
+from kehu.platform.audit import history_for
 from kehu.platform.context import Context
 from kehu.platform.errors import NotVisible, StaleVersion
-from kehu.platform.exports import csv_safe
 from kehu.platform.fields import EncryptedField, readable, seal_query, unseal_query
 from kehu.platform.forms import RecordForm
-from kehu.platform.models import AuditAction, SavedView
+from kehu.platform.models import SavedView
 from kehu.platform.records import RecordType, registry
 
 PAGE_SIZES = (25, 50, 100, 200)
 # Parameters of a list URL that are not filters.
-LIST_PARAMS = frozenset({"q", "sort", "page", "per_page", "cols", "view"})
+LIST_PARAMS = selectors.LIST_PARAMS  # kept here for the views that import it
 
 
 def add_service_errors(form: forms.BaseForm, error: ValidationError) -> None:
@@ -93,45 +88,17 @@ class RecordListView(RecordView):
     template_name = "platform/record_list.html"
     table_template = "platform/_record_table.html"
 
-    def columns(self) -> list[str]:
-        allowed = self.available_columns()
-        chosen = [c for c in self.request.GET.getlist("cols") if c in allowed]
-        return chosen or list(self.rt.list_columns)
-
-    def available_columns(self) -> list[str]:
-        """The record type's columns and its active custom fields (``custom.<name>``)."""
-        return [*self.rt.all_columns(), *customfields.column_keys(self.rt)]
-
-    def filters(self) -> dict[str, str]:
-        """The list's filter parameters; a saved view's sealed values are opened first."""
-        self.request.GET = unseal_query(self.request.GET)  # type: ignore[assignment]
-        return selectors.query_filters(self.request.GET, LIST_PARAMS)
-
-    def rows(self, filters: dict[str, str], columns: list[str]) -> QuerySet:
-        """The visible records for these filters, search and sort, with what ``columns`` show
-        fetched along. Raises ValidationError for a bad filter or sort."""
-        queryset = selectors.record_list(
-            self.rt,
-            user=self.request.user,
-            params=filters,
-            q=self.request.GET.get("q", ""),
-            ordering=self.request.GET.get("sort"),
-        )
-        related = display.related_columns(self.rt, columns)
-        if related:
-            queryset = queryset.select_related(*related)
-        return record_tags.with_tags(queryset, columns)
-
     def get(self, request: HttpRequest) -> HttpResponse:
         self.require("view")
         rt = self.rt
-        filters = self.filters()
-        columns = self.columns()
+        request.GET = unseal_query(request.GET)  # type: ignore[assignment]  # a saved view's sealed values
+        query = selectors.list_query(rt, request.GET)
+        filters, columns = query.filters, query.columns
         filter_form = selectors.filterset(
             rt, user=request.user, data=filters or None, queryset=rt.model.objects.none()
         ).form
         try:
-            queryset = self.rows(filters, columns)
+            queryset = selectors.list_rows(request.user, query)
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
             queryset = rt.model.objects.none()
@@ -148,7 +115,7 @@ class RecordListView(RecordView):
             page=page,
             rows=customfields.attach_refs(rt, list(page.object_list), columns, request.user),  # names of users/links
             columns=columns,
-            all_columns=self.available_columns(),
+            all_columns=selectors.available_columns(rt),
             filter_form=filter_form,
             active_filters=len(filters),
             q=request.GET.get("q", ""),
@@ -165,41 +132,15 @@ class RecordListView(RecordView):
 
 
 class RecordExportView(RecordListView):
-    """The list as CSV (UTF-8 with BOM so Excel reads Chinese), with the same filters,
-    visibility and columns; every export is audited."""
+    """The list as CSV (UTF-8 with BOM so Excel reads Chinese) or XLSX, with the same filters,
+    visibility and columns; a long list becomes a background job; every export is audited
+    (``kehu.dataio.exports``)."""
 
-    def get(self, request: HttpRequest) -> HttpResponseBase:  # type: ignore[override]
+    def get(self, request: HttpRequest, fmt: str = "csv") -> HttpResponseBase:  # type: ignore[override]
+        from kehu.dataio.exports.views import export_response  # dataio builds on the platform
+
         self.require("view")
-        rt = self.rt
-        filters = self.filters()
-        columns = self.columns()
-        try:
-            queryset = self.rows(filters, columns)
-        except ValidationError as error:
-            messages.error(request, " ".join(error.messages))
-            return HttpResponseRedirect(self.url("list"))
-        audit(
-            self.ctx,
-            AuditAction.EXPORT,
-            extra={"record_type": rt.key, "count": queryset.count(), "query": seal_query(rt, request.GET.urlencode())},
-        )
-
-        def rows() -> Iterator[str]:
-            buffer = _Echo()
-            writer = csv.writer(buffer)
-            yield "\ufeff" + writer.writerow([display.field_label(rt, c) for c in columns])
-            for obj in customfields.iter_with_refs(rt, queryset.iterator(chunk_size=2000), columns, request.user):
-                yield writer.writerow([csv_safe(display.display_value(obj, c)) for c in columns])
-
-        filename = f"{rt.plural}-{timezone.localdate():%Y%m%d}.csv"
-        response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = f'attachment; filename="{filename}"'
-        return response
-
-
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
+        return export_response(request, self.rt, fmt)
 
 
 class RecordDetailView(RecordView):
