@@ -95,6 +95,9 @@ class ImportRejectedRow(models.Model):
         ordering = ["job", "line"]
         constraints = [models.UniqueConstraint(fields=["job", "line"], name="import_rejected_line_unique")]
 
+    def __str__(self) -> str:
+        return f"{self.job_id}:{self.line}"
+
 
 class SavedMapping(models.Model):
     """A column mapping kept for the next import of the same kind of file."""
