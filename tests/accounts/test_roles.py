@@ -39,6 +39,7 @@ MANAGER_EXTRAS = {
     "opportunities.add_quota",
     "opportunities.change_quota",
     "contracts.set_credit_limit",
+    "quality.change_qualitypolicy",
 }
 
 

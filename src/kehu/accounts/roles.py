@@ -43,6 +43,8 @@ EXTRA_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "opportunities.change_quota",
         # customers' credit limits and ratings (contracts/services.py credit_set)
         "contracts.set_credit_limit",
+        # the data quality policy and scans (dataio/quality/)
+        "quality.change_qualitypolicy",
     ),
 }
 
