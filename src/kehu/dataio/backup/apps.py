@@ -6,3 +6,6 @@ class BackupConfig(AppConfig):
     name = "kehu.dataio.backup"
     label = "backup"
     verbose_name = _("Backup and restore")
+
+    def ready(self) -> None:
+        from kehu.dataio.backup import schedule  # noqa: F401  (registers the scheduled-backup sweep)
