@@ -20,10 +20,17 @@ KEHU_COMMANDS: list[tuple[str, str]] = [
     ("createuser", "Create a user: kehu createuser USERNAME --role ROLE [--team TEAM] [--email EMAIL]."),
     ("token", "Manage API tokens: kehu token create USERNAME [--scopes read], token list, token revoke ID."),
     ("worker", "Run background tasks from the database queue (Django Tasks)."),
+    ("scheduler", "Queue the housekeeping sweeps on their timetable (one leader at a time; --list)."),
     ("remind", "Send the task reminders that are due now (the worker also does, on start and on time)."),
     ("housekeeping", "Run every catch-up sweep now: due reminders, contracts past their end date (cron-safe)."),
     ("rotate-keys", "Re-encrypt personal fields under a new key: kehu rotate-keys --new (resumable, online)."),
     ("reindex", "Rebuild the global search index: kehu reindex [--type customer] (online, in batches)."),
+    ("import", "Import a CSV/XLSX file: kehu import customers FILE [--dry-run] [--on-duplicate fill] (resumable)."),
+    ("export", "Export a list as a user sees it: kehu export TYPE --user NAME [--format xlsx] [--filter k=v]."),
+    ("quality", "Data quality: kehu quality [scan|report] [--type customer] (invalid phones/emails, gaps, inactive)."),
+    ("dedupe", "Duplicates: kehu dedupe scan|list [--type customer] [--min-score N], merge SURVIVOR LOSER, undo ID."),
+    ("backup", "Back up database, files and keys into one archive: kehu backup [--keep N] [--no-keys] [--verify A]."),
+    ("restore", "Restore a backup archive into an empty data directory / database: kehu restore ARCHIVE [--force]."),
 ]
 # Kehu commands spelt with a hyphen; Django's module names use an underscore.
 ALIASES = {"rotate-keys": "rotate_keys"}

@@ -20,6 +20,10 @@ urlpatterns = [
     path("", include("kehu.sales.products.urls")),  # product form, /settings/currencies/, /settings/product-categories/
     path("", include("kehu.sales.contracts.urls")),  # /receivables/, contract plan/attachments, order lines
     path("", include("kehu.sales.opportunities.urls")),  # board, forecast, quotas, moves, /settings/pipelines/
+    path("", include("kehu.dataio.quality.urls")),  # /data-quality/, /settings/data-quality/
+    path("", include("kehu.dataio.imports.urls")),  # /imports/… (the import wizard)
+    path("", include("kehu.dataio.exports.urls")),  # /exports/, /contacts/export.vcf, /contacts/import-vcard/
+    path("", include("kehu.dataio.dedupe.urls")),  # /duplicates/… (review queue, merge, undo)
     path("", include("kehu.web.urls")),
 ]
 

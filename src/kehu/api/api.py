@@ -11,6 +11,9 @@ from kehu.activities.api import task_router as task_actions_router
 from kehu.automation.api import router as notification_router
 from kehu.customers.api import router as customer_lifecycle_router
 from kehu.customers.reassign_api import router as customer_reassign_router
+from kehu.dataio.dedupe.api import router as dedupe_router
+from kehu.dataio.imports.api import router as import_router
+from kehu.dataio.quality.api import router as data_quality_router
 from kehu.platform.api import SessionAuth, TokenAuth, install_problem_handlers, record_router
 from kehu.platform.customfields.openapi import patch_schema as describe_custom_fields
 from kehu.platform.records import registry
@@ -49,6 +52,7 @@ install_problem_handlers(api)
 
 # Before the record routers: /customers/reassign/ is its own route, never /customers/{id}/.
 api.add_router("/customers/reassign/", customer_reassign_router)
+api.add_router("/imports/", import_router)  # before the record routers: /imports/ is no record type
 for record_type in registry:
     api.add_router(f"/{record_type.plural}/", record_router(record_type))
 api.add_router("/", activities_router)  # /interactions/log/
@@ -64,5 +68,7 @@ api.add_router("/pipelines/", pipeline_router)
 api.add_router("/forecast/", forecast_router)
 api.add_router("/quotas/", quota_router)
 api.add_router("/tags/", tag_router)
+api.add_router("/data-quality/", data_quality_router)
 api.add_router("/search/", search_router)
 api.add_router("/notifications/", notification_router)
+api.add_router("/", dedupe_router)  # /duplicates/, /duplicates/{id}/merge/, /merges/{id}/undo/

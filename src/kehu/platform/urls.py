@@ -20,6 +20,7 @@ def record_urlpatterns(rt: RecordType) -> list[URLPattern]:
     return [
         path(f"{p}/", view(views.RecordListView), name=f"{p}_list"),
         path(f"{p}/export.csv", view(views.RecordExportView), name=f"{p}_export"),
+        path(f"{p}/export.xlsx", view(views.RecordExportView), {"fmt": "xlsx"}, name=f"{p}_export_xlsx"),
         path(f"{p}/new/", view(views.RecordCreateView), name=f"{p}_create"),
         path(f"{p}/trash/", view(views.RecordTrashView), name=f"{p}_trash"),
         path(f"{p}/bulk/", view(views.RecordBulkView), name=f"{p}_bulk"),
