@@ -110,6 +110,17 @@ def test_second_import_of_the_same_file_with_skip_creates_nothing(rep: Any) -> N
     assert Customer.objects.count() == 3
 
 
+def test_a_name_is_compared_with_every_alike_existing_name_not_the_first_few(rep: Any) -> None:
+    """120 customers share the first three characters (one blocking key); a row one character
+    off the middle one at the end (so it shares no other key) is still found as its duplicate."""
+    names = ["双敏电" + "".join(chr(0x4E00 + 40 * number + k) for k in range(12)) for number in range(120)]
+    run(rep, csv_bytes([["客户名称"], *[[name] for name in names]]))
+    assert Customer.objects.count() == 120
+    near = names[60][:-1] + "甲"
+    job = run(rep, csv_bytes([["客户名称"], [near]]))
+    assert (job.created_count, job.skipped_count) == (0, 1)
+
+
 def test_salesforce_account_headers_are_mapped() -> None:
     from kehu.dataio.imports.mapping import propose
 

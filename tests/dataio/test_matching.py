@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 
 from kehu.dataio.matching import (
     NAME_THRESHOLD,
+    NameIndex,
     blocking_keys,
     name_score,
     normalize_name,
@@ -97,3 +98,38 @@ def test_similar_and_different_names() -> None:
     assert name_score("王伟", "王涛") < NAME_THRESHOLD
     assert name_score("北京晨光科技", "南京晨光科技") < NAME_THRESHOLD
     assert name_score("", "Acme") == 0
+
+
+def test_name_index_finds_a_similar_name_in_a_block_of_any_size() -> None:
+    index = NameIndex()
+    names = [f"双敏电子科技有限公司{number}" for number in range(5000)]
+    for ref, name in enumerate(names):
+        index.add(ref, name)
+    assert index.best("双敏电子科技有限公司67") == 67  # equal
+    found = index.best("双敏电子科技有限公司4967")
+    assert found is not None
+    assert name_score(names[found], "双敏电子科技有限公司4967") >= NAME_THRESHOLD
+    assert index.best("晨光贸易") is None
+
+
+def test_name_index_keeps_parents_apart_and_finds_equal_pinyin() -> None:
+    index = NameIndex()
+    index.add("a", "李伟", parent=1)
+    assert index.best("李伟", parent=2) is None
+    assert index.best("李伟", parent=1) == "a"
+    index.add("b", "张三贸易")
+    assert index.best("章三贸易") == "b"  # reads zhangsanmaoyi too
+
+
+@given(st.lists(cjk_names, min_size=1, max_size=30), cjk_names)
+@settings(max_examples=60)
+def test_name_index_answers_like_the_pairwise_score(names: list[str], query: str) -> None:
+    index = NameIndex()
+    for ref, name in enumerate(names):
+        index.add(ref, name)
+    found = index.best(query)
+    sharing = [n for n in names if blocking_keys(n) & blocking_keys(query)]
+    if found is not None:
+        assert name_score(names[found], query) >= NAME_THRESHOLD
+    elif any(name_score(n, query) >= NAME_THRESHOLD for n in sharing):
+        raise AssertionError("a similar name sharing a key was missed")

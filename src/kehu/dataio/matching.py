@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from functools import cache, lru_cache
 from typing import Any
 
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
 
 #: The default score (0–100) from which two names count as similar.
 NAME_THRESHOLD: float = 90.0
@@ -302,3 +302,60 @@ def blocking_keys(name: str) -> set[str]:
     else:
         keys.add("w:" + forms.sorted_words.replace(" ", "")[:width])
     return keys
+
+
+class NameIndex:
+    """Names to match new names against (an import's existing records and earlier rows), each
+    with a reference, optionally within a parent (a contact's customer). ``best`` answers the
+    reference of the most similar name scoring at least ``threshold`` by ``forms_score``: an
+    equal normalized name or pinyin by dictionary lookup, similar names among those sharing a
+    blocking key with rapidfuzz's C loop over the whole block — no cap on a block's size, so the
+    answer does not depend on the order the names came in."""
+
+    @dataclass(slots=True)
+    class _Block:
+        refs: list[Any]
+        normalized: list[str]
+        sorted_words: list[str]
+
+    def __init__(self, threshold: float = NAME_THRESHOLD) -> None:
+        self.threshold = threshold
+        self._exact: dict[tuple[Any, str], Any] = {}
+        self._pinyin: dict[tuple[Any, str], Any] = {}
+        self._blocks: dict[tuple[Any, str], NameIndex._Block] = {}
+
+    def add(self, ref: Any, name: str, parent: Any = None) -> None:
+        forms = name_forms(name)
+        if not forms.normalized:
+            return
+        self._exact.setdefault((parent, forms.normalized), ref)
+        self._pinyin.setdefault((parent, forms.pinyin), ref)
+        for key in blocking_keys(name):
+            block = self._blocks.get((parent, key))
+            if block is None:
+                block = self._blocks[(parent, key)] = NameIndex._Block([], [], [])
+            block.refs.append(ref)
+            block.normalized.append(forms.normalized)
+            block.sorted_words.append(forms.sorted_words)
+
+    def best(self, name: str, parent: Any = None) -> Any:
+        forms = name_forms(name)
+        if not forms.normalized:
+            return None
+        exact = self._exact.get((parent, forms.normalized))
+        if exact is not None:
+            return exact
+        best, best_score = None, self.threshold - 0.05  # forms_score rounds to one decimal
+        if self.threshold <= PINYIN_EQUAL_SCORE:
+            best = self._pinyin.get((parent, forms.pinyin))
+            if best is not None:
+                best_score = PINYIN_EQUAL_SCORE
+        for key in blocking_keys(name):
+            block = self._blocks.get((parent, key))
+            if block is None:
+                continue
+            for query, choices in ((forms.normalized, block.normalized), (forms.sorted_words, block.sorted_words)):
+                hit = process.extractOne(query, choices, scorer=fuzz.ratio, score_cutoff=best_score)
+                if hit is not None and hit[1] > best_score:
+                    best, best_score = block.refs[hit[2]], hit[1]
+        return best

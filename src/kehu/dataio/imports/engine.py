@@ -14,8 +14,8 @@ again from its checkpoint (``processed_rows``, written in the batch's transactio
 A row that duplicates an earlier row of the same file is handled like a duplicate of an
 existing record: the earlier row's record is written first, then the policy applies to it.
 Name matching (``match_on`` "name") compares normalized names exactly, then by
-``matching.name_score`` among names sharing a blocking key (at most ``NAME_CANDIDATES`` each);
-for records inside a parent (contacts) only among the same parent's records.
+``matching.name_score`` among all names sharing a blocking key (``matching.NameIndex``); for
+records inside a parent (contacts) only among the same parent's records.
 
 Orders with lines: see ``orders.py`` (consecutive rows with the same order reference form one
 order).
@@ -65,7 +65,6 @@ def batch_size() -> int:
     return max(1, int(value)) if value else BATCH_SIZE
 
 
-NAME_CANDIDATES = 50
 MAX_REASONS = 100
 
 
@@ -189,8 +188,7 @@ class GenericImporter:
             for kind in ("phone", "email")
         }
         self._name_field = self._title_field(rt)
-        self._names: dict[Any, list[Any]] | None = None  # (parent, normalized) -> refs
-        self._blocks: dict[Any, list[Any]] | None = None  # (parent, blocking key) -> refs
+        self._names: matching.NameIndex | None = None  # existing records' and earlier rows' names
         self._dry_claimed: dict[tuple[str, str], Ref] = {}
 
     @staticmethod
@@ -517,46 +515,22 @@ class GenericImporter:
                 found[("number", number)] = pk
         return found
 
-    def _name_index(self) -> None:
+    def _name_index(self) -> matching.NameIndex:
         """Existing names (visible to the user), for name matching: loaded once per run."""
-        if self._names is not None:
-            return
-        self._names, self._blocks = {}, {}
-        base = visible_to(self.ctx.user, self.rt.model.objects.all(), self.rt)
-        parent = f"{self.rt.visibility_via}_id" if self.rt.visibility_via else None
-        columns = ["pk", self._name_field, *([parent] if parent else [])]
-        for pk, name, *rest in base.values_list(*columns).iterator(chunk_size=5000):
-            if name:
-                self._add_name(pk, matching.name_forms(name), rest[0] if rest else None, name)
-
-    def _add_name(self, ref: Any, forms: Any, parent: Any, name: str) -> None:
-        assert self._names is not None
-        assert self._blocks is not None
-        if not forms.normalized:
-            return
-        self._names.setdefault((parent, forms.normalized), []).append(ref)
-        for key in matching.blocking_keys(name):
-            bucket = self._blocks.setdefault((parent, key), [])
-            if len(bucket) < NAME_CANDIDATES:
-                bucket.append((ref, forms))
+        if self._names is None:
+            self._names = matching.NameIndex()
+            base = visible_to(self.ctx.user, self.rt.model.objects.all(), self.rt)
+            parent = f"{self.rt.visibility_via}_id" if self.rt.visibility_via else None
+            columns = ["pk", self._name_field, *([parent] if parent else [])]
+            for pk, name, *rest in base.order_by("pk").values_list(*columns).iterator(chunk_size=5000):
+                if name:
+                    self._names.add(pk, name, rest[0] if rest else None)
+        return self._names
 
     def name_match(self, row: Row) -> Any:
         if row.name_forms is None:
             return None
-        self._name_index()
-        assert self._names is not None
-        assert self._blocks is not None
-        exact = self._names.get((row.parent_id, row.name_forms.normalized))
-        if exact:
-            return exact[0]
-        best, best_score = None, matching.NAME_THRESHOLD
-        name = str(getattr(row.obj, self._name_field, ""))
-        for key in matching.blocking_keys(name):
-            for ref, forms in self._blocks.get((row.parent_id, key), []):
-                score = matching.forms_score(row.name_forms, forms)
-                if score >= best_score:
-                    best, best_score = ref, score
-        return best
+        return self._name_index().best(str(getattr(row.obj, self._name_field, "")), row.parent_id)
 
     # ---- one batch
 
@@ -596,7 +570,7 @@ class GenericImporter:
                 for key in row.keys:
                     claimed.setdefault(key, ref)
                 if row.name_forms is not None and self._names is not None:
-                    self._add_name(ref, row.name_forms, row.parent_id, str(getattr(row.obj, self._name_field)))
+                    self._names.add(ref, str(getattr(row.obj, self._name_field)), row.parent_id)
                 continue
             if isinstance(target, Ref) and target.record_id is None and target.row is not None and not self.dry_run:
                 self.write(pending, outcome)  # an earlier row of the file: written first
