@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils.translation import gettext_lazy as _
 
-__all__ = ["NotVisible", "PermissionDenied", "StaleVersion", "ValidationError"]
+__all__ = ["NotVisible", "PermissionDenied", "StaleVersion", "ValidationError", "validation_message"]
 
 
 class NotVisible(Exception):
@@ -22,3 +22,14 @@ class StaleVersion(Exception):
         self.current_version = current_version
 
     message = _("This record was changed by someone else since you loaded it. Reload and try again.")
+
+
+def validation_message(error: ValidationError, separator: str = "\n") -> str:
+    """A ValidationError as one text for a terminal (``field: message`` per message)."""
+    if hasattr(error, "error_dict"):
+        return separator.join(
+            f"{field}: {message}" if field != "__all__" else message
+            for field, messages in error.message_dict.items()
+            for message in messages
+        )
+    return separator.join(error.messages)

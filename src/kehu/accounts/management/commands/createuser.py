@@ -9,7 +9,8 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from kehu.accounts.roles import DEFAULT_ROLES
-from kehu.platform.management.commands.init import prompt_password, stdin_is_tty, validation_message
+from kehu.platform.errors import validation_message
+from kehu.platform.management.commands.init import prompt_password, stdin_is_tty
 
 
 class Command(BaseCommand):

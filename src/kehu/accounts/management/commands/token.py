@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
-from kehu.platform.management.commands.init import validation_message
+from kehu.platform.errors import validation_message
 
 
 def format_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:

@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from kehu.platform.management.commands.init import validation_message
+from kehu.platform.errors import validation_message
 
 DEMO_MARKER = ".demo-loaded"
 DEMO_URL = "http://127.0.0.1:8000/"

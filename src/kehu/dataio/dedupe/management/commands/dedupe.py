@@ -11,14 +11,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from kehu.dataio.dedupe import finder, selectors, services
 from kehu.dataio.dedupe.models import Merge
 from kehu.platform.context import Context, Source
-from kehu.platform.errors import NotVisible, StaleVersion
+from kehu.platform.errors import NotVisible, StaleVersion, validation_message
 from kehu.platform.records import RecordType, registry
-
-
-def _messages(error: ValidationError) -> str:
-    if hasattr(error, "error_dict"):
-        return " ".join(f"{name}: {' '.join(messages)}" for name, messages in error.message_dict.items())
-    return " ".join(error.messages)
 
 
 class Command(BaseCommand):
@@ -54,7 +48,7 @@ class Command(BaseCommand):
         try:
             getattr(self, f"handle_{options['action']}")(options)
         except ValidationError as error:
-            raise CommandError(_messages(error)) from None
+            raise CommandError(validation_message(error, " ")) from None
         except PermissionDenied as error:
             raise CommandError(str(error) or "Permission denied.") from None
         except NotVisible:

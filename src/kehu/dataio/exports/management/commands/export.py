@@ -14,14 +14,9 @@ from django.utils import timezone
 from kehu.dataio.exports import selectors, services
 from kehu.dataio.exports.models import ExportFormat
 from kehu.platform.context import Context, Source
+from kehu.platform.errors import validation_message
 from kehu.platform.records import registry
 from kehu.platform.selectors import ListQuery
-
-
-def _messages(error: ValidationError) -> str:
-    if hasattr(error, "error_dict"):
-        return " ".join(f"{name}: {' '.join(messages)}" for name, messages in error.message_dict.items())
-    return " ".join(error.messages)
 
 
 class Command(BaseCommand):
@@ -84,7 +79,7 @@ class Command(BaseCommand):
             finally:
                 partial.unlink(missing_ok=True)
         except ValidationError as error:
-            raise CommandError(_messages(error)) from None
+            raise CommandError(validation_message(error, " ")) from None
         except PermissionDenied as error:
             raise CommandError(str(error) or f"{user} may not view {rt.label_plural}.") from None
         except OSError as error:
