@@ -159,7 +159,7 @@ def test_hubspot_contact_and_company_headers_are_mapped() -> None:
         registry["contact"], ["First Name", "Email", "Mobile Phone Number", "Job Title", "Associated Company"]
     )
     assert contact == {
-        "First Name": "name",
+        "First Name": "name.given",
         "Email": "email",
         "Mobile Phone Number": "mobile",
         "Job Title": "title",
@@ -251,6 +251,30 @@ def test_bad_rows_are_rejected_with_line_and_reason_and_good_rows_go_in(rep: Any
     lines = list(services.rejected_rows_csv(job))
     assert lines[0].startswith("\ufeffLine,Errors,客户名称")
     assert lines[1].startswith("3,电话: Enter a valid phone number.,坏电话公司,12345")
+
+
+def test_a_contact_name_split_in_two_columns_is_joined(rep: Any, make_customer: Any) -> None:
+    make_customer(rep, name="Analytical Engines")
+    make_customer(rep, name="远景贸易")
+    rows = [
+        ["First Name", "Last Name", "Email", "Associated Company"],
+        ["Ada", "Lovelace", "ada@engines.example", "Analytical Engines"],
+        ["", "Babbage", "", "Analytical Engines"],
+        ["三", "张", "", "远景贸易"],
+    ]
+    job = run(rep, csv_bytes(rows), "contact")
+    assert job.mapping["First Name"] == "name.given"
+    assert job.mapping["Last Name"] == "name.family"
+    assert (job.created_count, job.rejected_count) == (3, 0)
+    assert set(Contact.objects.values_list("name", flat=True)) == {"Ada Lovelace", "Babbage", "张三"}
+
+
+def test_a_whole_name_column_wins_over_its_parts(rep: Any, make_customer: Any) -> None:
+    make_customer(rep, name="远景贸易")
+    rows = [["姓名", "姓", "名", "客户"], ["张三丰", "张", "三", "远景贸易"]]
+    job = run(rep, csv_bytes(rows), "contact")
+    assert job.mapping == {"姓名": "name", "姓": "name.family", "名": "name.given", "客户": "customer"}
+    assert list(Contact.objects.values_list("name", flat=True)) == ["张三丰"]
 
 
 def test_unknown_and_ambiguous_customers_of_contacts_are_rejected(rep: Any, make_customer: Any) -> None:

@@ -219,7 +219,7 @@ class GenericImporter:
 
     def convert_cell(self, column: Column, cell: Any) -> Any:
         kind = column.kind
-        if kind in ("text", "phone", "email", "url", "number"):
+        if kind in ("text", "phone", "email", "url", "number", "name_part"):
             value = convert.text(cell)
             if kind == "email":
                 value = value.removeprefix("mailto:")
@@ -284,7 +284,7 @@ class GenericImporter:
                 continue
             if value in (None, "", []):
                 continue
-            if column.kind in ("relation", "user", "many"):
+            if column.kind in ("relation", "user", "many", "name_part"):
                 row.raw[column.name] = value
             elif column.name.startswith(import_mapping.CUSTOM_PREFIX):
                 custom[column.name.removeprefix(import_mapping.CUSTOM_PREFIX)] = value
@@ -292,6 +292,9 @@ class GenericImporter:
                 row.data[column.name] = value
         if custom:
             row.data["custom"] = custom
+        parts = [row.raw.pop(part, "") for part in import_mapping.NAME_PARTS]
+        if any(parts) and not row.data.get("name"):
+            row.data["name"] = import_mapping.join_name(*parts)
 
     # ---- relations, users and tags: one query per column per batch
 

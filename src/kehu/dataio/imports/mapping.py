@@ -22,6 +22,23 @@ from kehu.platform.records import RecordType
 NUMBER = "number"
 TAGS = "tags"
 CUSTOM_PREFIX = "custom."
+# A person's name in two columns (Salesforce, HubSpot and Chinese sheets split it: 姓 / 名),
+# joined into the name field when no column gives the whole name.
+GIVEN_NAME = "name.given"
+FAMILY_NAME = "name.family"
+NAME_PARTS = (GIVEN_NAME, FAMILY_NAME)
+PERSON_TYPES = frozenset({"contact"})
+
+
+def join_name(given: str, family: str) -> str:
+    """A person's name from its parts: surname first without a space in Chinese (张 + 三 →
+    张三), "Given Family" otherwise."""
+    from kehu.dataio.matching import has_cjk
+
+    given, family = given.strip(), family.strip()
+    if has_cjk(given + family):
+        return family + given
+    return " ".join(part for part in (given, family) if part)
 
 
 @dataclass(frozen=True)
@@ -105,6 +122,9 @@ def importable_fields(rt: RecordType) -> list[ImportField]:
                 f"{CUSTOM_PREFIX}{definition.name}", str(definition.label), required, f"custom:{definition.kind}"
             )
         )
+    if rt.key in PERSON_TYPES:
+        found.append(ImportField(GIVEN_NAME, _("Given name (first name)"), False, "name_part"))
+        found.append(ImportField(FAMILY_NAME, _("Family name (surname)"), False, "name_part"))
     found.append(ImportField(TAGS, capfirst(_("tags")), False, "tags", _help("tags")))
     from kehu.dataio.imports.services import importer_for
 
@@ -321,8 +341,9 @@ def _names(rt: RecordType) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
         for name, words in table.items():
             if name in known:
                 synonyms.setdefault(name, []).extend(words)
-    if rt.key == "contact" and "name" in known:  # Salesforce and HubSpot split a person's name
-        synonyms["name"].extend(["Last Name", "First Name", "姓", "名"])
+    if GIVEN_NAME in known:  # Salesforce, HubSpot and Chinese sheets split a person's name
+        synonyms[GIVEN_NAME] = ["First Name", "Given Name", "名", "名字"]
+        synonyms[FAMILY_NAME] = ["Last Name", "Surname", "Family Name", "姓", "姓氏"]
     return own, synonyms
 
 

@@ -176,6 +176,8 @@ def _check_mapping(rt: RecordType, headers: list[str], mapping: dict[str, str]) 
             seen[name] = header
     special = importer_for(rt.key)
     optional = set(special.optional_fields(rt)) if special is not None else set()
+    if any(part in seen for part in import_mapping.NAME_PARTS):
+        optional.add("name")  # joined from its parts
     missing = [item.label for item in fields.values() if item.required and item.name not in {*seen, *optional}]
     if missing:
         errors["mapping"] = [
