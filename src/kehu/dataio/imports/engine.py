@@ -537,12 +537,18 @@ class GenericImporter:
 
     # ---- one batch
 
-    def run_batch(self, batch: list[tuple[int, list[Any]]]) -> Outcome:
-        outcome = Outcome()
+    def read_rows(self, batch: list[tuple[int, list[Any]]]) -> list[Row]:
+        """A batch's rows with their cells converted and their relations, users and tags
+        resolved (one query per column per batch); the errors are on the rows."""
         rows = [Row(line, cells) for line, cells in batch]
         for row in rows:
             self.convert_row(row)
         self.resolve(rows)
+        return rows
+
+    def run_batch(self, batch: list[tuple[int, list[Any]]]) -> Outcome:
+        outcome = Outcome()
+        rows = self.read_rows(batch)
         for row in rows:
             if not row.errors:
                 self.build(row)

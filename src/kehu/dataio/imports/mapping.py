@@ -66,9 +66,7 @@ def field_kind(field: models.Field) -> str:
         return "datetime"
     if isinstance(field, models.DateField):
         return "date"
-    if isinstance(field, models.DecimalField):
-        return "decimal"
-    if isinstance(field, models.FloatField):
+    if isinstance(field, models.DecimalField | models.FloatField):
         return "decimal"
     if isinstance(field, models.IntegerField):
         return "integer"

@@ -113,10 +113,7 @@ class OrderImporter(GenericImporter):
         from kehu.sales.contracts.models import Order
 
         outcome = Outcome()
-        rows = [Row(line, cells) for line, cells in batch]
-        for row in rows:
-            self.convert_row(row)
-        self.resolve(rows)
+        rows = self.read_rows(batch)
         products = self._products(rows)
         groups = [list(group) for _ref, group in itertools.groupby(rows, key=lambda r: r.data.get(REF) or f"#{r.line}")]
         for group in groups:
