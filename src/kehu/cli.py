@@ -14,12 +14,12 @@ from collections.abc import Sequence
 
 # (command, one-line summary); the order is the order of the overview.
 KEHU_COMMANDS: list[tuple[str, str]] = [
-    ("run", "Serve Kehu with gunicorn (--host, --port, --workers, --reload)."),
+    ("run", "Serve Kehu with gunicorn (--host, --port, --workers, --reload; --production for production)."),
     ("init", "Create or upgrade the database and the first admin user (idempotent)."),
     ("demo", "Run init and load bilingual demo data: teams, one user per role, ~200 customers."),
     ("createuser", "Create a user: kehu createuser USERNAME --role ROLE [--team TEAM] [--email EMAIL]."),
     ("token", "Manage API tokens: kehu token create USERNAME [--scopes read], token list, token revoke ID."),
-    ("worker", "Run background tasks from the database queue (Django Tasks)."),
+    ("worker", "Run background tasks from the database queue, or from Redis with KEHU_TASKS_BACKEND=rq."),
     ("scheduler", "Queue the housekeeping sweeps on their timetable (one leader at a time; --list)."),
     ("remind", "Send the task reminders that are due now (the worker also does, on start and on time)."),
     ("housekeeping", "Run every catch-up sweep now: due reminders, contracts past their end date (cron-safe)."),

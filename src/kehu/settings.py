@@ -8,6 +8,7 @@ from urllib.parse import unquote, urlsplit
 
 import dj_database_url
 from csp.constants import NONCE, NONE, SELF
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 from kehu.datadir import data_dir, key_from_env_or_file
@@ -117,7 +118,13 @@ def database_config(url: str | None) -> dict:
     with "database is locked".
     """
     if url:
-        config = dj_database_url.parse(url, conn_max_age=int(os.environ.get("KEHU_DB_CONN_MAX_AGE", "60")))
+        config = dj_database_url.parse(
+            url,
+            conn_max_age=int(os.environ.get("KEHU_DB_CONN_MAX_AGE", "60")),
+            # Behind PgBouncer in transaction mode a cursor cannot outlive its transaction
+            # (docs/operations.md, "Connection pooling").
+            disable_server_side_cursors=env_flag("KEHU_DB_DISABLE_SERVER_SIDE_CURSORS"),
+        )
         config.setdefault("OPTIONS", {})
         if config["ENGINE"] == "django.db.backends.postgresql":
             config["CONN_HEALTH_CHECKS"] = True
@@ -152,14 +159,23 @@ else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "kehu_cache"}}
 
 _tasks_backend = os.environ.get("KEHU_TASKS_BACKEND", "db")
-TASKS = {
+TASKS: dict[str, dict[str, object]] = {
     "default": {
         "BACKEND": {
             "db": "django_tasks_db.DatabaseBackend",
             "immediate": "django_tasks.backends.immediate.ImmediateBackend",
+            "rq": "django_tasks_rq.RQBackend",
         }.get(_tasks_backend, _tasks_backend)
     }
 }
+if TASKS["default"]["BACKEND"] == "django_tasks_rq.RQBackend":
+    # Tasks in Redis, run by RQ workers (`kehu worker` runs django-rq's rqworker).
+    if not REDIS_URL:
+        raise ImproperlyConfigured("KEHU_TASKS_BACKEND=rq needs KEHU_REDIS_URL (e.g. redis://127.0.0.1:6379/0).")
+    INSTALLED_APPS += ["django_rq", "django_tasks_rq"]
+    TASKS["default"]["QUEUES"] = ["default"]
+    # No time limit, as with the database queue: an import or a reindex may run for many minutes.
+    RQ_QUEUES = {"default": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": -1}}
 
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
@@ -205,14 +221,19 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "/static/"
-STATIC_ROOT = DATA_DIR / "static"
+# Where `kehu run --production` collects the static files (compressed) to serve them from disk.
+STATIC_ROOT = (
+    Path(os.environ["KEHU_STATIC_ROOT"]).resolve() if os.environ.get("KEHU_STATIC_ROOT") else DATA_DIR / "static"
+)
 STATICFILES_DIRS = [BASE_DIR / "static"]  # vendored browser assets (static/vendor/)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    # Plain names (no manifest, so nothing needs collectstatic); collectstatic also writes .gz copies.
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 MEDIA_ROOT = DATA_DIR / "media"
-# Serve static files straight from the package: no collectstatic step for a one-command install.
+# Serve static files straight from the package: no collectstatic step for a one-command install
+# (`kehu run --production` collects them into STATIC_ROOT and serves them from there instead).
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 
