@@ -301,3 +301,23 @@ def test_customer_detail_lists_its_contacts(rep: Any, make_customer: Any, make_c
     make_contact(rep, customer, name="Han Meimei", is_primary=True)
     body = logged_in(rep).get(f"/customers/{customer.pk}/").content.decode()
     assert "Han Meimei" in body
+
+
+def test_detail_page_shows_the_newest_related_rows_and_links_to_all_of_them(
+    rep: Any, make_customer: Any, make_contact: Any
+) -> None:
+    from kehu.platform.views import CHILD_ROWS
+
+    customer = make_customer(rep, name="Big Account Ltd")
+    for n in range(CHILD_ROWS + 1):
+        make_contact(rep, customer, name=f"Person {n:02d}")
+    small = make_customer(rep, name="Small Ltd")
+    make_contact(rep, small, name="Only One")
+
+    body = logged_in(rep).get(f"/customers/{customer.pk}/").content.decode()
+    assert body.count("Person ") == CHILD_ROWS  # the newest first: the oldest is left out
+    assert "Person 00" not in body
+    assert f'href="/contacts/?customer={customer.pk}"' in body
+    small_body = logged_in(rep).get(f"/customers/{small.pk}/").content.decode()
+    assert "Only One" in small_body
+    assert "child-more-contacts" not in small_body

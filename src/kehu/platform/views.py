@@ -143,6 +143,9 @@ class RecordExportView(RecordListView):
         return export_response(request, self.rt, fmt)
 
 
+CHILD_ROWS = 10  # rows of each related list on a detail page (the newest; a link shows all)
+
+
 class RecordDetailView(RecordView):
     template_name = "platform/record_detail.html"
 
@@ -163,11 +166,20 @@ class RecordDetailView(RecordView):
             if child_rt.select_related:
                 rows = rows.select_related(*child_rt.select_related)
             columns = [c for c in child_rt.list_columns if c != child.fk]
+            # The newest rows only: a big account has thousands of interactions, and the
+            # tab links to the whole list, filtered (rendering every row made the page slow).
+            shown = list(rows.order_by(child_rt.ordering)[: CHILD_ROWS + 1])
+            filterable = child.fk in child_rt.filter_fields
             children.append(
                 {
                     "rt": child_rt,
                     "fk": child.fk,
-                    "rows": list(rows.order_by(child_rt.ordering)[:100]),
+                    "rows": shown[:CHILD_ROWS],
+                    "more_url": (
+                        f"{reverse(child_rt.plural + '_list')}?{child.fk}={obj.pk}"
+                        if len(shown) > CHILD_ROWS and filterable
+                        else ""
+                    ),
                     "columns": columns,
                     "can_add": can(request.user, child_rt, "add"),
                 }
