@@ -3,6 +3,7 @@ the customer form and sees it as a list column."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -66,6 +67,12 @@ def test_admin_adds_a_choice_field_and_a_rep_fills_it_in_and_lists_it(
     row = rep_page.locator("#record-table tr", has_text="杭州天行贸易")
     expect(rep_page.locator("#record-table th", has_text="Tier")).to_be_visible()
     expect(row).to_contain_text("VIP")
+
+    # The filter fields load when the panel opens; choosing one filters the table at once.
+    rep_page.click("button:has-text('Filters')")
+    rep_page.select_option("select[name=cf_tier]", "std")
+    expect(rep_page).to_have_url(re.compile(r"cf_tier=std"))
+    expect(row).to_have_count(0)
     assert errors == []
     assert page.console_errors == []
     rep_context.close()

@@ -291,9 +291,24 @@ def test_contact_form_offers_only_visible_customers(rep: Any, other_rep: Any, ma
 def test_contact_list_filter_offers_only_visible_customers(rep: Any, other_rep: Any, make_customer: Any) -> None:
     make_customer(rep, name="Visible Co")
     make_customer(other_rep, name="Hidden Co")
-    response = logged_in(rep).get("/contacts/")
+    response = logged_in(rep).get("/contacts/filters/")  # the panel's fields, fetched when it opens
     assert [c.name for c in response.context["filter_form"].fields["customer"].queryset] == ["Visible Co"]
+    assert "Visible Co" in response.content.decode()
     assert "Hidden Co" not in response.content.decode()
+    assert "Hidden Co" not in logged_in(rep).get("/contacts/").content.decode()
+
+
+def test_list_page_renders_the_filter_fields_only_when_filters_are_in_use(rep: Any, make_customer: Any) -> None:
+    make_customer(rep, name="Acme", kind="company")
+    client = logged_in(rep)
+
+    plain = client.get("/customers/")
+    assert plain.context["filter_form"] is None
+    assert 'hx-get="/customers/filters/"' in plain.content.decode()
+    filtered = client.get("/customers/?kind=company")
+    assert filtered.context["filter_form"] is not None
+    assert '<option value="company" selected>' in filtered.content.decode()
+    assert client.get("/customers/filters/?kind=person").context["filter_form"]["kind"].value() == "person"
 
 
 def test_customer_detail_lists_its_contacts(rep: Any, make_customer: Any, make_contact: Any) -> None:
