@@ -1,7 +1,8 @@
 """Import at scale: a customer CSV of N rows in GB18030 with Chinese headers, imported through
 the real path (``import_run``: conversion, validation with the forms' rules, encryption and
-blind indexes, duplicate checks, audit entries, events with the search index and timeline
-updated per batch), against the raw-SQL baseline of the same rows.
+blind indexes, duplicate checks, audit entries, the search documents and timeline entries
+written in each batch's transaction, one event per record), against the raw-SQL baseline of
+the same rows.
 
     .venv/bin/python benchmarks/import_bench.py --rows 100000 [--rows 200000] [--profile]
     createdb kehu_bench && KEHU_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/kehu_bench \

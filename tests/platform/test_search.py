@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management import CommandError, call_command
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from kehu.customers.models import Contact, Customer
@@ -39,6 +39,24 @@ def test_pinyin_keys_hold_full_pinyin_and_initials_of_the_whole_and_of_each_word
     assert search.pinyin_keys("张三 李四") == ["zhangsanlisi", "zsls", "zhangsan", "zs", "lisi", "ls"]
     assert search.pinyin_keys("重庆火锅") == ["chongqinghuoguo", "cqhg"]  # readings of whole words
     assert search.pinyin_keys("ABC科技") == ["abckeji", "abckj"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "重庆火锅有限公司12",
+        "ABC科技 张三-李四〇",
+        "Acme 北京分公司 (華南) 3号",
+        "〇〇一二",
+        "科技",
+        "x 重庆 y 重庆火锅",
+    ],
+)
+def test_segmenting_chinese_runs_one_by_one_splits_like_pypinyin(text: str) -> None:
+    from kehu.platform.search import text as search_text
+
+    # the cached segmenting of each Chinese run (imports) gives pypinyin's own words
+    assert search_text._segments(text) == search_text._pinyin().seg(text)
 
 
 def test_text_without_chinese_has_no_pinyin() -> None:
@@ -551,3 +569,37 @@ def test_records_are_found_by_their_tags_and_follow_a_renamed_tag(
 
     assert customers(rep, "重点客户") == []
     assert customers(rep, "key account") == ["Acme"]
+
+
+@pytestmark_db
+def test_bulk_created_records_get_from_their_instances_the_documents_and_entries_a_reindex_makes(
+    rep: Any,
+) -> None:
+    from kehu.platform import timeline
+    from kehu.platform.models import TimelineEntry
+
+    def documents() -> list[tuple[Any, ...]]:
+        columns = ("record_id", "number", "title", "pinyin", "body", "terms")
+        return list(SearchDocument.objects.order_by("record_id").values_list(*columns))
+
+    def entries() -> list[tuple[Any, ...]]:
+        columns = ("subject_id", "kind", "occurred_at", "record_id", "actor_id", "title", "summary", "data")
+        return list(TimelineEntry.objects.filter(kind="created").order_by("record_id").values_list(*columns))
+
+    data = [
+        {"name": "重庆火锅有限公司7", "city": "重庆", "industry": "manufacturing", "tags": ["重点", "VIP"]},
+        {"name": "Acme ＡＢＣ 科技", "notes": "第一 second", "phone": "13800008888", "tags": ["VIP"]},
+        {"name": "张三", "email": "z@example.com"},
+    ]
+    with transaction.atomic():
+        created = services.record_bulk_create(CUSTOMER, ctx=Context(user=rep), objs_or_data=data)
+        written_entries = entries()  # with the records; the documents right after the commit
+    written = (documents(), written_entries)
+    ids = [obj.pk for obj in created]
+    assert [row[0] for row in written[0]] == ids
+    assert [row[0] for row in written[1]] == ids
+
+    search.index_records(CUSTOMER, ids)
+    timeline.refresh("customer", ids)
+    assert (documents(), entries()) == written
+    assert customers(rep, "chongqing") == ["重庆火锅有限公司7"]

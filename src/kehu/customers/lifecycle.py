@@ -21,6 +21,7 @@ from kehu.customers.models import DEFAULT_STAGES, Customer, LifecycleStage, Life
 from kehu.platform import audit as audit_log
 from kehu.platform import timeline
 from kehu.platform.access import require, visible_to
+from kehu.platform.bulk_insert import bulk_insert
 from kehu.platform.context import Context, Source
 from kehu.platform.errors import NotVisible, StaleVersion
 from kehu.platform.events import Event, publish
@@ -287,14 +288,14 @@ def record_first_stages(ctx: Context, customers: Sequence[Customer]) -> list[Lif
     """New customers' first transitions (from nothing to their initial stage), in one query;
     called by the customer record type's ``after_save`` / ``after_bulk_create`` inside the
     creating transaction."""
-    return LifecycleTransition.objects.bulk_create(
+    return bulk_insert(
+        LifecycleTransition,
         [
             LifecycleTransition(
                 customer=customer, from_stage=None, to_stage=customer.stage, actor=ctx.user, source=ctx.source
             )
             for customer in customers
         ],
-        batch_size=1000,
     )
 
 

@@ -24,6 +24,10 @@ BatchHandler = Callable[[list["Event"]], None]
 _subscribers: dict[str, list[Handler]] = defaultdict(list)
 _batch_subscribers: list[tuple[frozenset[str], BatchHandler]] = []
 
+# In a ``record.created`` event's data: what its creator already wrote itself ("search",
+# "timeline"), so that the subscribers that would write it skip the event (bulk creates).
+WRITTEN = "_written"
+
 
 @dataclass(frozen=True)
 class Event:

@@ -18,9 +18,10 @@ from kehu.platform import audit as audit_log
 from kehu.platform import customfields
 from kehu.platform import tags as record_tags
 from kehu.platform.access import can_reassign, require, visible_to
+from kehu.platform.bulk_insert import bulk_insert
 from kehu.platform.context import Context, Source
 from kehu.platform.errors import NotVisible, StaleVersion
-from kehu.platform.events import Event, publish
+from kehu.platform.events import WRITTEN, Event, publish
 from kehu.platform.fields import sync_blind_indexes
 from kehu.platform.models import AuditAction, AuditEntry
 from kehu.platform.numbering import next_number, next_numbers
@@ -413,10 +414,13 @@ def record_bulk_create(
     one) or an unsaved instance the caller already checked with ``record_validate`` (the
     import, which validates row by row and keeps the good rows). ``tags``: per item, tag
     names or ``Tag`` objects (``None``: none), used when the item's data has no ``tags``.
-    Numbers are reserved in one query, the rows written with ``bulk_create``, many-to-many
-    values, tags and audit entries in one query each; the ``after_save`` hook runs for each
-    record and one ``record.created`` event is published per record (the batch subscribers
-    then update the search index and the timeline). Raises PermissionDenied,
+    Numbers are reserved in one query, the rows written with ``bulk_insert``, many-to-many
+    values, tags and audit entries in one query each; the ``after_bulk_create`` hook (else
+    ``after_save`` for each record) runs, and one ``record.created`` event is published per
+    record. Search documents and timeline entries are written in the transaction from the
+    instances when the type allows (``search.index_created``, ``timeline.write_created``;
+    an ``after_bulk_create`` hook must leave the records' rows as the instances hold them),
+    else by the batch subscribers after the commit. Raises PermissionDenied,
     ValidationError. Returns the saved records in the order given."""
     require(ctx, rt, "add")
     items = list(objs_or_data)
@@ -449,7 +453,7 @@ def record_bulk_create(
             obj.number = number
             obj.created_by = obj.updated_by = ctx.user
             obj.created_at = obj.updated_at = now
-        rt.model.all_objects.bulk_create(objs, batch_size=500)
+        bulk_insert(rt.model, objs)
         if any(obj.pk is None for obj in objs):  # a database that returns no ids from a bulk insert
             ids = dict(rt.model.all_objects.filter(number__in=[o.number for o in objs]).values_list("number", "pk"))
             for obj in objs:
@@ -476,12 +480,25 @@ def record_bulk_create(
             entries.append(audit_log.entry_for(ctx, AuditAction.CREATE, obj, changes=changes, extra=audit_extra))
         for through, rows in links.items():
             through.objects.bulk_create(rows, batch_size=1000)
-        AuditEntry.objects.bulk_create(entries, batch_size=500)
+        bulk_insert(AuditEntry, entries)
         if rt.after_bulk_create is not None:
             rt.after_bulk_create(objs, ctx)
         elif rt.after_save is not None:
             for obj in objs:
                 rt.after_save(obj, ctx, True)
+        # Search documents and timeline entries from the instances in hand, in this
+        # transaction, when the hooks cannot have changed the rows behind them (a bulk hook
+        # leaves the records as they are in memory): the subscribers then skip these events.
+        written = []
+        if rt.after_save is None or rt.after_bulk_create is not None:
+            from kehu.platform import timeline
+            from kehu.platform.search import index as search_index
+
+            if search_index.index_created(rt, objs):
+                written.append("search")
+            if timeline.write_created(rt.key, objs):
+                written.append("timeline")
+        extra = {WRITTEN: written} if written else {}
         for obj in objs:
-            publish(_event("record.created", rt, obj, ctx))
+            publish(_event("record.created", rt, obj, ctx, **extra))
     return objs

@@ -19,13 +19,15 @@ import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from django.db import transaction
+from django.db import models, transaction
 from django.db.models import Q
 
-from kehu.platform.events import Event, subscribe_batch
+from kehu.platform.bulk_insert import bulk_insert
+from kehu.platform.events import WRITTEN, Event, subscribe_batch
+from kehu.platform.fields import encrypted_fields
 from kehu.platform.models import TimelineEntry
 from kehu.platform.records import registry
 
@@ -125,7 +127,7 @@ def fact(
 
 
 def add_many(entries: Sequence[TimelineEntry]) -> list[TimelineEntry]:
-    return TimelineEntry.objects.bulk_create(entries, batch_size=500)
+    return bulk_insert(TimelineEntry, entries)
 
 
 def refresh(record_type: str, ids: Iterable[int]) -> int:
@@ -143,12 +145,52 @@ def refresh(record_type: str, ids: Iterable[int]) -> int:
             TimelineEntry.objects.filter(
                 origin=TimelineEntry.Origin.RECORD, record_type=record_type, record_id__in=chunk
             ).delete()
-            records = rt.model.objects.filter(pk__in=chunk)
+            # Entries show names and dates: personal values are not read (nor decrypted); a
+            # source that reads one still gets it, loaded on access.
+            records = rt.model.objects.filter(pk__in=chunk).defer(*(f.name for f in encrypted_fields(rt.model)))
             if source.select_related:
                 records = records.select_related(*source.select_related)
             entries = [entry for obj in records for entry in _entries_of(source, obj)]
-            written += len(TimelineEntry.objects.bulk_create(entries, batch_size=500))
+            written += len(bulk_insert(TimelineEntry, entries))
     return written
+
+
+_READ_BACK_DIFFERENTLY = (models.DecimalField, models.FloatField, models.DateTimeField)
+
+
+def _reads_back_as_held(model_field: Any, obj: Any) -> bool:
+    """Whether a source reading this field of the instance in hand sees what it would see
+    after reading the record back: not so for a decimal (read back with all its places) or
+    a date and time outside UTC (read back in UTC)."""
+    value = getattr(obj, model_field.attname)
+    if value is None:
+        return True
+    if isinstance(model_field, models.DecimalField | models.FloatField):
+        return False
+    if isinstance(model_field, models.DateTimeField):
+        return getattr(value, "tzinfo", None) is UTC
+    return True
+
+
+def write_created(record_type: str, objs: Sequence[Any]) -> bool:
+    """Write the entries of records just created in the current transaction from the
+    instances in hand (one insert per 500 entries) instead of reading them back after the
+    commit: the bulk create then marks their ``record.created`` events (``WRITTEN``) and the
+    subscriber leaves them out. Returns False, having written nothing, when ``record_type``
+    is no source or an instance lacks a related record its source reads (``select_related``)."""
+    source = _sources.get(record_type)
+    if source is None or not objs:
+        return False
+    model = registry[record_type].model
+    for name in source.select_related:
+        related: Any = model._meta.get_field(name)
+        if not all(related.is_cached(obj) or getattr(obj, related.attname) is None for obj in objs):
+            return False
+    risky = [f for f in model._meta.concrete_fields if isinstance(f, _READ_BACK_DIFFERENTLY)]
+    if not all(_reads_back_as_held(model_field, obj) for model_field in risky for obj in objs):
+        return False
+    bulk_insert(TimelineEntry, [entry for obj in objs for entry in _entries_of(source, obj)])
+    return True
 
 
 def rebuild(record_type: str, *, batch_size: int = 2000) -> int:
@@ -199,6 +241,8 @@ def _on_record_events(events: list[Event]) -> None:
     """Keep the sources' entries in step with the committed transaction's records."""
     ids: dict[str, dict[int, None]] = defaultdict(dict)
     for event in events:
+        if event.type == "record.created" and "timeline" in event.data.get(WRITTEN, ()):
+            continue  # written by its creator (``write_created``); a later event rewrites it
         if event.record_type in _sources and event.record_id is not None:
             ids[event.record_type][event.record_id] = None
     for record_type, record_ids in ids.items():

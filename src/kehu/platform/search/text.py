@@ -63,10 +63,39 @@ def pinyin_keys(text: str) -> list[str]:
     return list(_pinyin_keys(" ".join(text.split())))
 
 
+@cache
+def _hans_runs() -> re.Pattern[str]:
+    """Runs of the characters pypinyin gives a reading (its ``RE_HANS`` class) and the text
+    between them: how its segmenter splits a text before cutting the Chinese runs in words."""
+    from pypinyin.constants import RE_HANS
+
+    characters = RE_HANS.pattern.removeprefix("^(?:").removesuffix(")+$")
+    return re.compile(f"({characters}+)")
+
+
+@lru_cache(maxsize=50_000)
+def _run_segments(run: str) -> tuple[str, ...]:
+    """pypinyin's words of one Chinese run (``Pinyin.seg`` of the run alone): company names
+    share their runs ("科技有限公司") while the whole names differ."""
+    return tuple(_pinyin().seg(run))
+
+
+def _segments(text: str) -> list[str]:
+    """``Pinyin.seg(text)``, with the segmenting of each Chinese run cached: the segmenter
+    splits the text into Chinese and other runs and cuts each Chinese run on its own."""
+    segments: list[str] = []
+    for position, part in enumerate(_hans_runs().split(text)):
+        if position % 2:
+            segments.extend(_run_segments(part))
+        elif part:
+            segments.append(part)
+    return segments
+
+
 @lru_cache(maxsize=20_000)
 def _pinyin_keys(text: str) -> tuple[str, ...]:
     # One syllable per Chinese character; other text comes back as written, marked.
-    items = [item for segment in _pinyin().seg(text) for item in _segment_pinyin(segment)]
+    items = [item for segment in _segments(text) for item in _segment_pinyin(segment)]
     words: list[list[tuple[str, bool]]] = [[]]
     for item in items:
         if not item.startswith("\x00"):
