@@ -14,13 +14,13 @@ DATA_DIR := $(abspath $(KEHU_DATA_DIR))
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install install-dev run test lint bench assets messages clean
+.PHONY: help install install-dev run test lint bench bench-full bench-smoke assets messages clean
 
 help:
 	@echo "make run       install, load demo data the first time, serve on http://$(HOST):$(PORT)/ (HOST=, PORT=)"
 	@echo "make test      run the tests on SQLite (and PostgreSQL with KEHU_TEST_DATABASE_URL); PYTEST_ARGS=..."
 	@echo "make lint      ruff check, ruff format --check, mypy"
-	@echo "make bench     run the benchmarks"
+	@echo "make bench     the benchmark suite at medium scale (100,000 customers; bench-full: 1,000,000)"
 	@echo "make assets    re-vendor the browser assets from package.json (needs Node and npm)"
 	@echo "make messages  update and compile the translations in src/kehu/locale"
 	@echo "make clean     remove the virtualenv and caches (keeps the data in $(KEHU_DATA_DIR)/)"
@@ -63,8 +63,18 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/ruff format --check src tests
 	$(BIN)/mypy
 
-bench:
-	@echo "no benchmarks yet (see benchmarks/README.md)"
+# The benchmark suite (benchmarks/README.md): data generated on the first run of a scale into
+# var/bench/<scale> and reused; results in benchmarks/results/. BENCH_ARGS=... passes options.
+BENCH_ARGS ?=
+bench: $(VENV)/.installed
+	$(BIN)/python benchmarks/suite.py --scale medium $(BENCH_ARGS)
+
+bench-full: $(VENV)/.installed
+	$(BIN)/python benchmarks/suite.py --scale large $(BENCH_ARGS)
+
+# What CI runs: the small scale, few runs, to prove the suite works (its figures mean little).
+bench-smoke: $(VENV)/.installed
+	$(BIN)/python benchmarks/suite.py --scale small --runs 3 --http-seconds 1 --import-rows 1000 --no-write $(BENCH_ARGS)
 
 assets:
 	npm ci

@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "kehu.dataio.dedupe",
     "kehu.dataio.quality",
     "kehu.dataio.backup",
+    "kehu.bench",
     "kehu.web",
     "django.contrib.admin",
     "django.contrib.auth",
