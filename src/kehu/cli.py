@@ -27,6 +27,7 @@ KEHU_COMMANDS: list[tuple[str, str]] = [
     ("reindex", "Rebuild the global search index: kehu reindex [--type customer] (online, in batches)."),
     ("import", "Import a CSV/XLSX file: kehu import customers FILE [--dry-run] [--on-duplicate fill] (resumable)."),
     ("export", "Export a list as a user sees it: kehu export TYPE --user NAME [--format xlsx] [--filter k=v]."),
+    ("bench", "Benchmark data: kehu bench generate --scale small|medium|large (into an empty database)."),
     ("quality", "Data quality: kehu quality [scan|report] [--type customer] (invalid phones/emails, gaps, inactive)."),
     ("dedupe", "Duplicates: kehu dedupe scan|list [--type customer] [--min-score N], merge SURVIVOR LOSER, undo ID."),
     ("backup", "Back up database, files and keys into one archive: kehu backup [--keep N] [--no-keys] [--verify A]."),
