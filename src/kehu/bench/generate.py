@@ -121,6 +121,7 @@ CITIES = [
     ("陕西", "西安", "029"),
     ("湖南", "长沙", "0731"),
 ]
+MOBILE_PREFIXES = [*range(130, 140), 150, 151, 152, 153, 155, 156, 157, 158, 159, 176, 177, 178, *range(180, 190)]
 STREETS = ["人民路", "中山路", "解放路", "建设路", "和平路", "新华路", "长江路", "科技园路", "南京西路", "滨江大道"]
 EN_FIRST = [
     "James",
@@ -402,8 +403,9 @@ class Generator:
         return f"{self.rng.choice(EN_FIRST)} {self.rng.choice(EN_LAST)}"
 
     def _mobile(self) -> str:
+        """A Chinese mobile number in a range the operators use (libphonenumber's metadata)."""
         rng = self.rng
-        return f"+861{rng.choice('3456789')}{rng.randrange(10**9):09d}"
+        return f"+86{rng.choice(MOBILE_PREFIXES)}{rng.randrange(10**8):08d}"
 
     def _us_phone(self, area: str) -> str:
         return f"+1{area}{self.rng.randrange(2, 10)}{self.rng.randrange(10**6):06d}"
