@@ -398,6 +398,23 @@ def lookup_q(model: type[models.Model], name: str, text: str) -> Q:
     return Q(**{f"{field.index_name}__in": crypto.blind_index_candidates(field.kind, key)})
 
 
+def encrypted_lookup_qs(rt: RecordType, text: str) -> list[Q]:
+    """Records of type ``rt`` with an encrypted search field equal to ``text``: one condition
+    per such field (see ``encrypted_lookup_q``), for callers that query them one at a time."""
+    conditions = []
+    for name in rt.search_fields:
+        field = rt.model_field(name)
+        if not isinstance(field, EncryptedField):
+            continue
+        try:
+            key = lookup_key(field.kind, text)
+        except ValidationError:
+            continue
+        if key:
+            conditions.append(Q(**{f"{field.index_name}__in": crypto.blind_index_candidates(field.kind, key)}))
+    return conditions
+
+
 def encrypted_lookup_q(rt: RecordType, text: str) -> Q | None:
     """Records of type ``rt`` with an encrypted search field equal to ``text``.
 
@@ -409,17 +426,7 @@ def encrypted_lookup_q(rt: RecordType, text: str) -> Q | None:
     search index: this function is the only way to find them.
     """
     condition: Q | None = None
-    for name in rt.search_fields:
-        field = rt.model_field(name)
-        if not isinstance(field, EncryptedField):
-            continue
-        try:
-            key = lookup_key(field.kind, text)
-        except ValidationError:
-            continue
-        if not key:
-            continue
-        match = Q(**{f"{field.index_name}__in": crypto.blind_index_candidates(field.kind, key)})
+    for match in encrypted_lookup_qs(rt, text):
         condition = match if condition is None else condition | match
     return condition
 

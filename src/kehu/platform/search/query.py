@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from kehu.platform.access import can, visible_to
-from kehu.platform.fields import encrypted_lookup_q
+from kehu.platform.fields import encrypted_lookup_qs
 from kehu.platform.records import RecordType, registry
 from kehu.platform.search.text import Query, parse_query
 
@@ -106,11 +106,18 @@ def _exact_hits(user: Any, record_types: Sequence[RecordType], text: str) -> dic
     in any case), found through the blind index and limited to what ``user`` may see."""
     found: dict[str, list[int]] = {}
     for rt in record_types:
-        condition = encrypted_lookup_q(rt, text)
-        if condition is None:
+        # The few equal values first, one blind index at a time, then which of them the user
+        # may see. In one query the planner may scan instead: an OR of two blind indexes where
+        # one is mostly empty (contacts' landlines), or starting from the visible rows (all of
+        # a team's contacts): 90 ms at 200,000 contacts instead of 1.
+        candidates: set[int] = set()
+        for condition in encrypted_lookup_qs(rt, text):
+            equal = rt.model.objects.filter(condition).order_by().values_list("pk", flat=True)
+            candidates.update(equal[: EXACT_LOOKUP_LIMIT * 10])
+        if not candidates:
             continue
-        matches = visible_to(user, rt.model.objects.filter(condition), rt).order_by("-pk")
-        ids = list(matches.values_list("pk", flat=True)[:EXACT_LOOKUP_LIMIT])
+        visible = visible_to(user, rt.model.objects.filter(pk__in=candidates), rt).order_by()
+        ids = sorted(visible.values_list("pk", flat=True), reverse=True)[:EXACT_LOOKUP_LIMIT]
         if ids:
             found[rt.key] = ids
     return found
@@ -143,7 +150,10 @@ def _sqlite_match(query: Query) -> tuple[str, list[str], list[Any]]:
     where = [f"{table} MATCH %s"]
     params: list[Any] = [fts_phrase(query.phrases or query.terms)]
     if query.phrases and query.terms:
-        where.append("f.rowid IN (SELECT rowid FROM platform_search_terms WHERE platform_search_terms MATCH %s)")
+        # "+": a filter on the phrase's matches, not a rowid constraint for the full-text table,
+        # which would drive the loop from every document holding the term (a one-letter term
+        # holds a third of them: 30 s at 1.5 million documents instead of 2 ms).
+        where.append("+f.rowid IN (SELECT rowid FROM platform_search_terms WHERE platform_search_terms MATCH %s)")
         params.append(fts_phrase(query.terms))
     return table, where, params
 
