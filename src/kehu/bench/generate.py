@@ -421,6 +421,19 @@ class Generator:
             "updated_by_id": owner,
         }
 
+    def _line(self, position: int, product: int, quantity: Decimal) -> dict[str, Any]:
+        """An opportunity's or an order's product line at the catalogue price, 13 % VAT."""
+        price = self.product_price[product]
+        return {
+            "position": position + 1,
+            "product_id": product,
+            "quantity": quantity,
+            "unit_price": price,
+            "tax_rate": Decimal("13.00"),
+            "amount": price * quantity,
+            "tax_amount": (price * quantity * Decimal("0.13")).quantize(Decimal("0.01")),
+        }
+
     def _customer_sample(self, k: int, skew: float = 0.7) -> list[int]:
         """``k`` customer indexes, skewed: a few customers get many rows (big accounts)."""
         if not hasattr(self, "_customer_picker"):
@@ -718,20 +731,8 @@ class Generator:
             for opp in rows:
                 for position in range(rng.randrange(1, 4)):
                     product = rng.choice(self.product_ids)
-                    price = self.product_price[product]
                     quantity = Decimal(rng.randrange(1, 20))
-                    lines.append(
-                        {
-                            "opportunity_id": opp["id"],
-                            "position": position + 1,
-                            "product_id": product,
-                            "quantity": quantity,
-                            "unit_price": price,
-                            "tax_rate": Decimal("13.00"),
-                            "amount": price * quantity,
-                            "tax_amount": (price * quantity * Decimal("0.13")).quantize(Decimal("0.01")),
-                        }
-                    )
+                    lines.append({"opportunity_id": opp["id"], **self._line(position, product, quantity)})
             self._insert(OpportunityLine, lines)
             written += len(rows)
         return written
@@ -807,19 +808,7 @@ class Generator:
             lines = []
             for order in rows:
                 for position, (product, quantity) in enumerate(pending.pop(id(order))):
-                    price = self.product_price[product]
-                    lines.append(
-                        {
-                            "order_id": order["id"],
-                            "position": position + 1,
-                            "product_id": product,
-                            "quantity": quantity,
-                            "unit_price": price,
-                            "tax_rate": Decimal("13.00"),
-                            "amount": price * quantity,
-                            "tax_amount": (price * quantity * Decimal("0.13")).quantize(Decimal("0.01")),
-                        }
-                    )
+                    lines.append({"order_id": order["id"], **self._line(position, product, quantity)})
             self._insert(OrderLine, lines)
             written += len(rows)
         return written
