@@ -129,6 +129,12 @@ def database_config(url: str | None) -> dict:
         config.setdefault("OPTIONS", {})
         if config["ENGINE"] == "django.db.backends.postgresql":
             config["CONN_HEALTH_CHECKS"] = True
+            # No JIT compilation: Kehu's queries are short, and PostgreSQL compiled a search
+            # with many visibility subplans for 2 s before running it for 0.3 s. PgBouncer
+            # refuses this startup option: behind it, set jit = off on the database instead
+            # (docs/operations.md, "Connection pooling").
+            if not config.get("DISABLE_SERVER_SIDE_CURSORS"):
+                config["OPTIONS"].setdefault("options", "-c jit=off")
         return dict(config)
     return {
         "ENGINE": "django.db.backends.sqlite3",

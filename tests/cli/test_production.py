@@ -220,5 +220,7 @@ def test_pgbouncer_setting_turns_off_server_side_cursors(monkeypatch: pytest.Mon
 
     url = "postgresql://kehu@db.example.com/kehu"
     assert database_config(url)["DISABLE_SERVER_SIDE_CURSORS"] is False
+    assert database_config(url)["OPTIONS"]["options"] == "-c jit=off"  # short queries: no JIT
     monkeypatch.setenv("KEHU_DB_DISABLE_SERVER_SIDE_CURSORS", "1")
     assert database_config(url)["DISABLE_SERVER_SIDE_CURSORS"] is True
+    assert "options" not in database_config(url)["OPTIONS"]  # PgBouncer refuses startup options
