@@ -92,6 +92,7 @@ MIDDLEWARE = [
 ROOT_URLCONF = "kehu.urls"
 WSGI_APPLICATION = "kehu.wsgi.application"
 
+FORM_RENDERER = "kehu.platform.renderer.FormRenderer"  # selects written in Python (see the module)
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
