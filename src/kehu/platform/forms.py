@@ -13,6 +13,7 @@ from kehu.platform.access import can_reassign, visible_to
 from kehu.platform.context import Context
 from kehu.platform.customfields import forms as custom_form_fields
 from kehu.platform.records import registry, related_model
+from kehu.platform.widgets import record_picker
 
 
 class RecordForm(forms.ModelForm):
@@ -39,6 +40,7 @@ class RecordForm(forms.ModelForm):
                 continue
             target_type = registry.for_model_or_none(target)
             if target_type is not None:
+                record_picker(field, target_type.plural)  # a search box past a hundred records
                 field.queryset = visible_to(ctx.user, target._default_manager.all(), target_type)
             elif target._meta.label == "accounts.User":
                 field.queryset = target._default_manager.filter(is_active=True)

@@ -24,6 +24,7 @@ from kehu.platform.fields import EncryptedField, PhoneField, encrypted_filter, e
 from kehu.platform.phones import normalize_phone
 from kehu.platform.records import RecordType, registry, related_model
 from kehu.platform.search.query import matching_ids
+from kehu.platform.widgets import RecordPicker
 
 _filtersets: dict[str, type[django_filters.FilterSet]] = {}
 
@@ -79,6 +80,7 @@ def filterset(rt: RecordType, *, user: Any, data: Mapping[str, Any] | None, quer
             target = registry.for_model_or_none(filter_.queryset.model) if filter_.queryset is not None else None
             if target is not None:
                 filter_.queryset = visible_to(user, target.model.objects.all(), target)
+                filter_.extra.setdefault("widget", RecordPicker(target.plural))  # a search box past a hundred
     return customfields.add_filters(rt, bound, user=user)  # cf_<name>, cf_<name>_min/_max
 
 
@@ -158,6 +160,19 @@ def record_list(
     if rt.prefetch_related:
         queryset = queryset.prefetch_related(*rt.prefetch_related)
     return queryset.order_by(*ordering_for(rt, ordering))
+
+
+LOOKUP_LIMIT = 20
+
+
+def record_lookup(rt: RecordType, *, user: Any, q: str = "", limit: int = LOOKUP_LIMIT) -> list[dict[str, Any]]:
+    """The records ``user`` may see that a record picker offers for ``q``: what the list's
+    search finds (the first ``limit`` in the type's order; all records when ``q`` is empty),
+    as ``{"id", "text", "number"}``. Raises ValidationError (a NUL in ``q``)."""
+    return [
+        {"id": obj.pk, "text": str(obj), "number": getattr(obj, "number", "") or ""}
+        for obj in record_list(rt, user=user, q=q)[:limit]
+    ]
 
 
 def record_get(rt: RecordType, *, user: Any, pk: Any, include_deleted: bool = False) -> Any:

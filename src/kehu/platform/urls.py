@@ -20,6 +20,7 @@ def record_urlpatterns(rt: RecordType) -> list[URLPattern]:
     return [
         path(f"{p}/", view(views.RecordListView), name=f"{p}_list"),
         path(f"{p}/filters/", view(views.RecordFiltersView), name=f"{p}_filters"),
+        path(f"{p}/lookup/", view(views.RecordLookupView), name=f"{p}_lookup"),
         path(f"{p}/export.csv", view(views.RecordExportView), name=f"{p}_export"),
         path(f"{p}/export.xlsx", view(views.RecordExportView), {"fmt": "xlsx"}, name=f"{p}_export_xlsx"),
         path(f"{p}/new/", view(views.RecordCreateView), name=f"{p}_create"),

@@ -13,7 +13,7 @@ from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Q
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
@@ -166,6 +166,19 @@ class RecordFiltersView(RecordView):
             self.rt, user=request.user, data=filters or None, queryset=self.rt.model.objects.none()
         ).form
         return render(request, "platform/_record_filters.html", self.base_context(filter_form=form))
+
+
+class RecordLookupView(RecordView):
+    """The records a record picker offers for ``?q=`` (JSON: ``{"results": [{"id", "text",
+    "number"}]}``), those the user may see."""
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        self.require("view")
+        try:
+            results = selectors.record_lookup(self.rt, user=request.user, q=request.GET.get("q", "").strip())
+        except ValidationError as error:
+            return JsonResponse({"detail": " ".join(error.messages)}, status=400)
+        return JsonResponse({"results": results})
 
 
 class RecordExportView(RecordListView):

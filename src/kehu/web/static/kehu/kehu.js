@@ -11,6 +11,8 @@
  *   [data-kehu-search]            global search wrapper, with [data-kehu-search-input] and
  *   #global-search-results        the dropdown htmx fills; arrow keys move through its
  *   [data-kehu-search-result]     links
+ *   select[data-kehu-picker="url"] a record picker (``platform/widgets.py``): a search box
+ *                                 before the select asks url?q= and adds the record picked
  */
 (function () {
   "use strict";
@@ -212,10 +214,109 @@
     }
   });
 
+  // ---- record pickers -------------------------------------------------------------------
+  // The select holds only the chosen record; the box searches the records the user may see.
+  function initPickers(scope) {
+    scope.querySelectorAll("select[data-kehu-picker]").forEach(function (select) {
+      if (select.kehuPicker) return;
+      select.kehuPicker = true;
+      var wrapper = document.createElement("div");
+      wrapper.className = "dropdown kehu-picker mb-1";
+      var input = document.createElement("input");
+      input.type = "search";
+      input.className = "form-control";
+      input.autocomplete = "off";
+      input.placeholder = select.getAttribute("data-kehu-picker-placeholder") || "";
+      input.setAttribute("aria-label", input.placeholder);
+      input.setAttribute("data-kehu-picker-input", "");
+      var menu = document.createElement("div");
+      menu.className = "dropdown-menu w-100";
+      menu.setAttribute("data-kehu-picker-results", "");
+      wrapper.appendChild(input);
+      wrapper.appendChild(menu);
+      select.parentNode.insertBefore(wrapper, select);
+      var timer = null;
+      var asked = 0;
+
+      function show(results) {
+        menu.textContent = "";
+        if (!results.length) {
+          var empty = document.createElement("span");
+          empty.className = "dropdown-item-text text-secondary";
+          empty.textContent = select.getAttribute("data-kehu-picker-empty") || "";
+          menu.appendChild(empty);
+        }
+        results.forEach(function (result) {
+          var item = document.createElement("button");
+          item.type = "button";
+          item.className = "dropdown-item";
+          item.textContent = result.text;
+          item.setAttribute("data-id", String(result.id));
+          menu.appendChild(item);
+        });
+        menu.classList.add("show");
+      }
+
+      function search() {
+        var mine = ++asked;
+        var url = select.getAttribute("data-kehu-picker") + "?q=" + encodeURIComponent(input.value.trim());
+        fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
+          .then(function (response) { return response.ok ? response.json() : { results: [] }; })
+          .then(function (data) { if (mine === asked) show(data.results || []); })
+          .catch(function () { /* offline: the select keeps its value */ });
+      }
+
+      function pick(item) {
+        var id = item.getAttribute("data-id");
+        var option = Array.prototype.find.call(select.options, function (o) { return o.value === id; });
+        if (!option) {
+          option = new Option(item.textContent, id);
+          select.add(option);
+        }
+        select.value = id;
+        menu.classList.remove("show");
+        input.value = "";
+        select.dispatchEvent(new Event("change", { bubbles: true }));
+      }
+
+      // The box is not a field of the form: its typing submits nothing (filter panels
+      // submit on change).
+      input.addEventListener("change", function (event) { event.stopPropagation(); });
+      input.addEventListener("input", function (event) {
+        event.stopPropagation();
+        window.clearTimeout(timer);
+        timer = window.setTimeout(search, 250);
+      });
+      input.addEventListener("focus", search);
+      input.addEventListener("keydown", function (event) {
+        if (event.key === "Enter") {
+          event.preventDefault();
+          var first = menu.querySelector("button[data-id]");
+          if (first && menu.classList.contains("show")) pick(first);
+        } else if (event.key === "Escape") {
+          menu.classList.remove("show");
+        } else if (event.key === "ArrowDown") {
+          var next = menu.querySelector("button[data-id]");
+          if (next) { event.preventDefault(); next.focus(); }
+        }
+      });
+      menu.addEventListener("click", function (event) {
+        var item = event.target.closest("button[data-id]");
+        if (item) pick(item);
+      });
+      document.addEventListener("click", function (event) {
+        if (!wrapper.contains(event.target)) menu.classList.remove("show");
+      });
+    });
+  }
+
+  document.addEventListener("htmx:load", function (event) { initPickers(event.target); });
+
   // ---- start ---------------------------------------------------------------------------
   function init() {
     hideFallbackButtons(document);
     initBulk(document);
+    initPickers(document);
   }
 
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);
