@@ -26,10 +26,10 @@ class RecordPicker(forms.Select):
     def _options(self) -> tuple[list[Any], bool]:
         """The choices to list and whether the user searches instead: every choice when there
         are at most ``PICKER_LIMIT`` (fetched once, in one query of at most limit + 1 rows)."""
-        queryset = getattr(self.choices, "queryset", None)
+        iterator: Any = self.choices
+        queryset = getattr(iterator, "queryset", None)
         if queryset is None:  # plain choices, not a model choice field's
-            return list(self.choices), False
-        iterator = self.choices
+            return list(iterator), False
         empty = [("", iterator.field.empty_label)] if iterator.field.empty_label is not None else []
         rows = list(queryset[: PICKER_LIMIT + 1])
         if len(rows) <= PICKER_LIMIT:
@@ -41,7 +41,7 @@ class RecordPicker(forms.Select):
         if searching:
             chosen = [v for v in self.format_value(value) if v]
             if chosen:
-                iterator = self.choices
+                iterator: Any = self.choices
                 field = iterator.field
                 key = field.to_field_name or "pk"
                 try:

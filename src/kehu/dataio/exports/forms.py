@@ -5,6 +5,8 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from kehu.platform.widgets import record_picker
+
 MAX_VCARD_BYTES = 10 * 1024 * 1024  # a phone's whole address book is a few megabytes
 
 
@@ -27,6 +29,7 @@ class VCardImportForm(forms.Form):
 
     def __init__(self, *args: Any, customers: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        record_picker(self.fields["customer"], "customers")  # type: ignore[arg-type]  # a search box past a hundred
         self.fields["customer"].queryset = customers  # type: ignore[attr-defined]
 
     def clean_file(self) -> Any:
