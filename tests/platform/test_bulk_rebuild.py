@@ -1,0 +1,138 @@
+"""The bulk paths that fill a new database's search index and timelines at once (``kehu bench
+generate``): they leave the documents, the full-text index and the entries that the per-type
+rebuilds leave, and the index keeps following writes afterwards."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from kehu.bench.generate import Generator, Volumes
+from kehu.customers.models import Customer
+from kehu.customers.records import CUSTOMER
+from kehu.platform import search, timeline
+from kehu.platform.models import SearchDocument, Tag, TimelineEntry
+from kehu.platform.records import registry
+from kehu.platform.search import index
+from kehu.platform.tags.services import through_table
+
+pytestmark = pytest.mark.django_db
+
+ANCHOR = date(2026, 11, 1)
+QUERIES = ["有限公司", "科技", "张", "Pacific", "zhang", "回访", "C-0000", "139"]
+
+
+def _documents() -> list[tuple[Any, ...]]:
+    return list(
+        SearchDocument.objects.order_by("record_type", "record_id").values_list(
+            "record_type", "record_id", "number", "title", "pinyin", "body", "terms"
+        )
+    )
+
+
+def _answers(user: Any) -> dict[str, list[tuple[str, int, list[int]]]]:
+    """What the search answers (groups, counts, hits in rank order) and the bare FTS5 matches."""
+    answers: dict[str, Any] = {}
+    for text in QUERIES:
+        groups = search.search(user, text, limit=20)
+        answers[text] = [(group.rt.key, group.count, [hit.id for hit in group.hits]) for group in groups]
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cursor:
+            for text in ("有限公司", "Pacific", "回访"):
+                cursor.execute(
+                    "SELECT rowid FROM platform_search_fts WHERE platform_search_fts MATCH %s ORDER BY rowid",
+                    [f'"{text}"'],
+                )
+                answers[f"fts {text}"] = [row[0] for row in cursor.fetchall()]
+            for term in ("科", "张"):
+                cursor.execute(
+                    "SELECT rowid FROM platform_search_terms WHERE platform_search_terms MATCH %s ORDER BY rowid",
+                    [f'"{term}"'],
+                )
+                answers[f"terms {term}"] = [row[0] for row in cursor.fetchall()]
+    return answers
+
+
+def _by_record(answers: dict[str, Any]) -> dict[str, Any]:
+    """The FTS5 answers as (record type, id) instead of the documents' row ids."""
+    ids = dict(SearchDocument.objects.values_list("pk", "record_type"))
+    records = dict(SearchDocument.objects.values_list("pk", "record_id"))
+    return {
+        key: sorted((ids[rowid], records[rowid]) for rowid in value) if key.startswith(("fts", "terms")) else value
+        for key, value in answers.items()
+    }
+
+
+def test_a_bulk_built_search_index_holds_and_answers_what_the_per_type_rebuild_does() -> None:
+    Generator(Volumes(40), seed=4, anchor=ANCHOR).run()  # fills the empty index with bulk_rebuild
+    first, second = Customer.objects.order_by("pk")[:2]
+    Customer.objects.filter(pk=first.pk).update(deleted_at=timezone.now())  # in the trash: no document
+    tag = Tag.objects.create(name="重点 VIP")
+    through, column = through_table(CUSTOMER)
+    through.objects.create(**{column: second.pk, "tag_id": tag.pk})
+    SearchDocument.objects.all().delete()
+    admin = second.owner.__class__.objects.get(username="bench-admin")
+
+    reports = index.bulk_rebuild()
+    bulk_documents, bulk_answers = _documents(), _by_record(_answers(admin))
+    for rt in registry:
+        index.rebuild(rt)
+    index.optimize()
+
+    assert sum(report.rows for report in reports) == SearchDocument.objects.count() > 40
+    assert bulk_documents == _documents()
+    assert bulk_answers == _by_record(_answers(admin))
+    assert not SearchDocument.objects.filter(record_type="customer", record_id=first.pk).exists()
+    assert "重点 VIP" in SearchDocument.objects.get(record_type="customer", record_id=second.pk).body
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cursor:  # raises if the FTS5 tables disagree with the documents
+            cursor.execute("INSERT INTO platform_search_fts(platform_search_fts, rank) VALUES ('integrity-check', 1)")
+            cursor.execute(
+                "INSERT INTO platform_search_terms(platform_search_terms, rank) VALUES ('integrity-check', 1)"
+            )
+
+
+def test_after_a_bulk_build_the_index_follows_new_records(
+    rep: Any, make_customer: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    Generator(Volumes(20), seed=6, anchor=ANCHOR).run()
+
+    with django_capture_on_commit_callbacks(execute=True):  # the index follows commits
+        make_customer(rep, name="滨江新锐实业有限公司")
+
+    assert [hit.title for group in search.search(rep, "新锐实业") for hit in group.hits] == ["滨江新锐实业有限公司"]
+    assert [hit.title for group in search.search(rep, "bjxr") for hit in group.hits] == ["滨江新锐实业有限公司"]
+
+
+def test_timeline_rebuild_writes_the_entries_that_refresh_writes() -> None:
+    Generator(Volumes(30), seed=8, anchor=ANCHOR).run()  # timelines by rebuild
+
+    def entries() -> list[tuple[Any, ...]]:
+        return sorted(
+            TimelineEntry.objects.filter(origin=TimelineEntry.Origin.RECORD).values_list(
+                "subject_type",
+                "subject_id",
+                "kind",
+                "occurred_at",
+                "record_type",
+                "record_id",
+                "actor_id",
+                "title",
+                "summary",
+                "data",
+            ),
+            key=repr,
+        )
+
+    rebuilt = entries()
+    for source in timeline.sources():
+        model = registry[source.record_type].model
+        timeline.refresh(source.record_type, list(model.objects.values_list("pk", flat=True)))
+
+    assert len(rebuilt) > 30 * 10
+    assert {entry[2] for entry in rebuilt} >= {"created", "contact", "interaction", "task", "order", "payment"}
+    assert rebuilt == entries()
