@@ -108,31 +108,51 @@ def test_after_a_bulk_build_the_index_follows_new_records(
     assert [hit.title for group in search.search(rep, "bjxr") for hit in group.hits] == ["滨江新锐实业有限公司"]
 
 
-def test_timeline_rebuild_writes_the_entries_that_refresh_writes() -> None:
-    Generator(Volumes(30), seed=8, anchor=ANCHOR).run()  # timelines by rebuild
+def _entries() -> list[tuple[Any, ...]]:
+    return sorted(
+        TimelineEntry.objects.filter(origin=TimelineEntry.Origin.RECORD).values_list(
+            "subject_type",
+            "subject_id",
+            "kind",
+            "occurred_at",
+            "record_type",
+            "record_id",
+            "actor_id",
+            "title",
+            "summary",
+            "data",
+        ),
+        key=repr,
+    )
 
-    def entries() -> list[tuple[Any, ...]]:
-        return sorted(
-            TimelineEntry.objects.filter(origin=TimelineEntry.Origin.RECORD).values_list(
-                "subject_type",
-                "subject_id",
-                "kind",
-                "occurred_at",
-                "record_type",
-                "record_id",
-                "actor_id",
-                "title",
-                "summary",
-                "data",
-            ),
-            key=repr,
-        )
 
-    rebuilt = entries()
+def _refreshed() -> list[tuple[Any, ...]]:
     for source in timeline.sources():
         model = registry[source.record_type].model
         timeline.refresh(source.record_type, list(model.objects.values_list("pk", flat=True)))
+    return _entries()
 
-    assert len(rebuilt) > 30 * 10
-    assert {entry[2] for entry in rebuilt} >= {"created", "contact", "interaction", "task", "order", "payment"}
-    assert rebuilt == entries()
+
+def test_generated_timelines_hold_the_entries_that_refresh_writes() -> None:
+    generator = Generator(Volumes(30), seed=8, anchor=ANCHOR)
+    generator.run()  # entries written with the records where the instances allow, else rebuilt
+
+    generated = _entries()
+
+    assert {"customer", "contact", "interaction"} <= generator.timeline_written  # with their records
+    assert {"task", "opportunity", "order"} <= generator.timeline_missed  # rebuilt
+    assert len(generated) > 30 * 10
+    assert {entry[2] for entry in generated} >= {"created", "contact", "interaction", "task", "order", "payment"}
+    assert generated == _refreshed()
+
+
+def test_timeline_rebuild_writes_the_entries_that_refresh_writes() -> None:
+    Generator(Volumes(30), seed=9, anchor=ANCHOR).run()
+    TimelineEntry.objects.all().delete()
+    Customer.objects.filter(pk=Customer.objects.order_by("pk")[0].pk).update(deleted_at=timezone.now())
+
+    written = sum(timeline.rebuild(source.record_type) for source in timeline.sources())
+    rebuilt = _entries()
+
+    assert written == len(rebuilt) > 30 * 10
+    assert rebuilt == _refreshed()
