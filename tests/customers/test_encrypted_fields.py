@@ -242,6 +242,7 @@ def test_detail_and_list_pages_show_the_values(rep: Any, make_customer: Any, mak
     client = logged_in(rep)
 
     detail = client.get(f"/customers/{customer.pk}/").content.decode()
+    detail += client.get(f"/customers/{customer.pk}/related/contacts/").content.decode()  # the contacts tab
     customers = client.get("/customers/").content.decode()
     contacts = client.get("/contacts/").content.decode()
 

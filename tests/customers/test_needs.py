@@ -118,7 +118,10 @@ def test_needs_tab_on_the_customer_page(web_as: Any, rep: Any, make_customer: An
     customer = make_customer(rep)
     make_need(rep, customer, title="Spare parts")
 
-    page = web_as(rep).get(f"/customers/{customer.pk}/")
+    client = web_as(rep)
+    page = client.get(f"/customers/{customer.pk}/")
+    tab = client.get(f"/customers/{customer.pk}/related/needs/")  # fetched when the tab opens
 
     assert page.status_code == 200
-    assert "Spare parts" in page.content.decode()
+    assert 'data-testid="tab-needs"' in page.content.decode()
+    assert "Spare parts" in tab.content.decode()

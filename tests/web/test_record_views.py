@@ -3,6 +3,7 @@ forms with inline errors, concurrent edits, bulk actions, trash, saved views and
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -314,7 +315,7 @@ def test_list_page_renders_the_filter_fields_only_when_filters_are_in_use(rep: A
 def test_customer_detail_lists_its_contacts(rep: Any, make_customer: Any, make_contact: Any) -> None:
     customer = make_customer(rep, name="Acme")
     make_contact(rep, customer, name="Han Meimei", is_primary=True)
-    body = logged_in(rep).get(f"/customers/{customer.pk}/").content.decode()
+    body = logged_in(rep).get(f"/customers/{customer.pk}/related/contacts/").content.decode()  # the tab
     assert "Han Meimei" in body
 
 
@@ -329,10 +330,16 @@ def test_detail_page_shows_the_newest_related_rows_and_links_to_all_of_them(
     small = make_customer(rep, name="Small Ltd")
     make_contact(rep, small, name="Only One")
 
-    body = logged_in(rep).get(f"/customers/{customer.pk}/").content.decode()
+    client = logged_in(rep)
+    page = client.get(f"/customers/{customer.pk}/").content.decode()
+    assert "Person " not in page  # the tab fetches its rows when opened
+    assert re.search(
+        rf'hx-get="/customers/{customer.pk}/related/contacts/"[^>]*>Contacts <span[^>]*>{CHILD_ROWS + 1}<', page
+    )
+    body = client.get(f"/customers/{customer.pk}/related/contacts/").content.decode()
     assert body.count("Person ") == CHILD_ROWS  # the newest first: the oldest is left out
     assert "Person 00" not in body
     assert f'href="/contacts/?customer={customer.pk}"' in body
-    small_body = logged_in(rep).get(f"/customers/{small.pk}/").content.decode()
+    small_body = client.get(f"/customers/{small.pk}/related/contacts/").content.decode()
     assert "Only One" in small_body
     assert "child-more-contacts" not in small_body

@@ -33,5 +33,6 @@ def record_urlpatterns(rt: RecordType) -> list[URLPattern]:
         path(f"{p}/<int:pk>/delete/", view(views.RecordDeleteView), name=f"{p}_delete"),
         path(f"{p}/<int:pk>/restore/", view(views.RecordRestoreView), name=f"{p}_restore"),
         path(f"{p}/<int:pk>/history/", view(views.RecordHistoryView), name=f"{p}_history"),
+        path(f"{p}/<int:pk>/related/<slug:child>/", view(views.RecordRelatedView), name=f"{p}_related"),
         path(f"{p}/<int:pk>/timeline/", view(views.RecordTimelineView), name=f"{p}_timeline"),
     ]

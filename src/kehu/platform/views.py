@@ -196,6 +196,21 @@ class RecordExportView(RecordListView):
 CHILD_ROWS = 10  # rows of each related list on a detail page (the newest; a link shows all)
 
 
+def related_rows(user: Any, obj: Any, child: Any, child_rt: RecordType) -> Any:
+    """The records of ``child_rt`` linked to ``obj`` that ``user`` may see, newest first."""
+    rows = visible_to(user, child_rt.model.objects.filter(**{child.fk: obj}), child_rt)
+    if child_rt.select_related:
+        rows = rows.select_related(*child_rt.select_related)
+    return rows.order_by(child_rt.ordering)
+
+
+def related_list_url(obj: Any, child: Any, child_rt: RecordType) -> str:
+    """The list of ``child_rt`` filtered to ``obj``'s records ("" when it has no such filter)."""
+    if child.fk not in child_rt.filter_fields:
+        return ""
+    return f"{reverse(child_rt.plural + '_list')}?{child.fk}={obj.pk}"
+
+
 class RecordDetailView(RecordView):
     template_name = "platform/record_detail.html"
 
@@ -207,31 +222,19 @@ class RecordDetailView(RecordView):
             for name in self.rt.fields
             if name not in ("owner", "team")  # shown with the record's metadata
         ]
+        # Each related list is a tab of its own, fetched when opened (RecordRelatedView):
+        # here only how many rows each has.
         children = []
         for child in self.rt.children:
             child_rt = registry[child.key]
             if not can(request.user, child_rt, "view"):
                 continue
-            rows = visible_to(request.user, child_rt.model.objects.filter(**{child.fk: obj}), child_rt)
-            if child_rt.select_related:
-                rows = rows.select_related(*child_rt.select_related)
-            columns = [c for c in child_rt.list_columns if c != child.fk]
-            # The newest rows only: a big account has thousands of interactions, and the
-            # tab links to the whole list, filtered (rendering every row made the page slow).
-            shown = list(rows.order_by(child_rt.ordering)[: CHILD_ROWS + 1])
-            filterable = child.fk in child_rt.filter_fields
             children.append(
                 {
                     "rt": child_rt,
-                    "fk": child.fk,
-                    "rows": shown[:CHILD_ROWS],
-                    "more_url": (
-                        f"{reverse(child_rt.plural + '_list')}?{child.fk}={obj.pk}"
-                        if len(shown) > CHILD_ROWS and filterable
-                        else ""
-                    ),
-                    "columns": columns,
-                    "can_add": can(request.user, child_rt, "add"),
+                    "count": related_rows(request.user, obj, child, child_rt).count(),
+                    "url": self.url("related", obj.pk, child_rt.plural),
+                    "list_url": related_list_url(obj, child, child_rt),
                 }
             )
         context = self.base_context(
@@ -309,6 +312,38 @@ class RecordHistoryView(RecordView):
         rows = history_rows(history_for(obj).select_related("content_type")[:500])
         template = "platform/_record_history.html" if getattr(request, "htmx", False) else self.template_name
         return render(request, template, self.base_context(obj=obj, history=rows))
+
+
+class RecordRelatedView(RecordView):
+    """One related list of a record's page (htmx partial, the tab's content): the newest
+    ``CHILD_ROWS`` records of the child type the user may see, and a link to the whole list
+    (a big account has thousands of interactions)."""
+
+    template_name = "platform/_record_related.html"
+
+    def get(self, request: HttpRequest, pk: int, child: str) -> HttpResponse:
+        self.require("view")
+        obj = self.get_object(pk)
+        found = next((c for c in self.rt.children if registry[c.key].plural == child), None)
+        if found is None:
+            raise Http404
+        child_rt = registry[found.key]
+        if not can(request.user, child_rt, "view"):
+            raise PermissionDenied
+        shown = list(related_rows(request.user, obj, found, child_rt)[: CHILD_ROWS + 1])
+        columns = [c for c in child_rt.list_columns if c != found.fk]
+        context = self.base_context(
+            obj=obj,
+            child={
+                "rt": child_rt,
+                "fk": found.fk,
+                "columns": columns,
+                "table": table_rows(shown[:CHILD_ROWS], columns),
+                "more_url": related_list_url(obj, found, child_rt) if len(shown) > CHILD_ROWS else "",
+                "can_add": can(request.user, child_rt, "add"),
+            },
+        )
+        return render(request, self.template_name, context)
 
 
 class RecordTimelineView(RecordView):
