@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -127,7 +128,14 @@ def receivables_report(
     owing = {cid: f for cid, f in figures.items() if f.outstanding or f.missing_rates}
     if overdue_only:
         owing = {cid: f for cid, f in owing.items() if f.overdue}
-    names = Customer.objects.filter(pk__in=list(owing)).select_related("owner").in_bulk() if owing else {}
+    # What the page and the API show of each customer: not its personal fields, which
+    # would be decrypted for thousands of rows; the few owners once each.
+    shown = ("id", "number", "name", "owner", "credit_limit", "credit_rating", "deleted_at")
+    names = Customer.objects.filter(pk__in=list(owing)).only(*shown).in_bulk() if owing else {}
+    owners = get_user_model()._default_manager.in_bulk({c.owner_id for c in names.values() if c.owner_id})
+    for customer in names.values():
+        if customer.owner_id in owners:
+            customer.owner = owners[customer.owner_id]
     report = ReceivablesReport(currency=money.reporting_currency())
     for cid, found in owing.items():
         report.rows.append(ReceivableRow(names[cid], found))
