@@ -8,7 +8,7 @@ class PlatformConfig(AppConfig):
     verbose_name = _("Platform")
 
     def ready(self) -> None:
-        from kehu.platform import audit, search, signals, timeline  # noqa: F401  (connects receivers)
+        from kehu.platform import audit, search, signals, statistics, timeline  # noqa: F401  (receivers, sweeps)
         from kehu.platform.requestlog import configure_structlog
 
         configure_structlog()

@@ -207,8 +207,11 @@ def matching_ids(rt: RecordType, text: str) -> RawSQL | None:
         return None
     if connection.vendor == "sqlite":
         table, where, params = _sqlite_match(query)
+        # CROSS JOIN: SQLite joins in this order, the matches first. Left to choose, without
+        # statistics it walked every document of the type and asked the index about each
+        # (a contact list searched for a phone number at 200,000 contacts: minutes).
         sql = (
-            f"SELECT d.record_id FROM {table} f JOIN platform_searchdocument d ON d.id = f.rowid "  # noqa: S608
+            f"SELECT d.record_id FROM {table} f CROSS JOIN platform_searchdocument d ON d.id = f.rowid "  # noqa: S608
             f"WHERE {' AND '.join(where)} AND d.record_type = %s"
         )
     else:
