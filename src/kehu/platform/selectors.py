@@ -175,6 +175,16 @@ def record_lookup(rt: RecordType, *, user: Any, q: str = "", limit: int = LOOKUP
     ]
 
 
+def related_records(user: Any, obj: Any, child: Any) -> QuerySet:
+    """The records of a child type (``child``: a ``records.Child`` of ``obj``'s type) linked to
+    ``obj`` that ``user`` may see, newest first: a record page's related list."""
+    child_rt = registry[child.key]
+    rows = visible_to(user, child_rt.model.objects.filter(**{child.fk: obj}), child_rt)
+    if child_rt.select_related:
+        rows = rows.select_related(*child_rt.select_related)
+    return rows.order_by(child_rt.ordering)
+
+
 def record_get(rt: RecordType, *, user: Any, pk: Any, include_deleted: bool = False) -> Any:
     """One record ``user`` may see; raises NotVisible otherwise (also for a bad id)."""
     queryset: QuerySet = rt.model.all_objects.all()

@@ -205,14 +205,6 @@ class RecordExportView(RecordListView):
 CHILD_ROWS = 10  # rows of each related list on a detail page (the newest; a link shows all)
 
 
-def related_rows(user: Any, obj: Any, child: Any, child_rt: RecordType) -> Any:
-    """The records of ``child_rt`` linked to ``obj`` that ``user`` may see, newest first."""
-    rows = visible_to(user, child_rt.model.objects.filter(**{child.fk: obj}), child_rt)
-    if child_rt.select_related:
-        rows = rows.select_related(*child_rt.select_related)
-    return rows.order_by(child_rt.ordering)
-
-
 def related_list_url(obj: Any, child: Any, child_rt: RecordType) -> str:
     """The list of ``child_rt`` filtered to ``obj``'s records ("" when it has no such filter)."""
     if child.fk not in child_rt.filter_fields:
@@ -241,7 +233,7 @@ class RecordDetailView(RecordView):
             children.append(
                 {
                     "rt": child_rt,
-                    "count": related_rows(request.user, obj, child, child_rt).count(),
+                    "count": selectors.related_records(request.user, obj, child).count(),
                     "url": self.url("related", obj.pk, child_rt.plural),
                     "list_url": related_list_url(obj, child, child_rt),
                 }
@@ -339,7 +331,7 @@ class RecordRelatedView(RecordView):
         child_rt = registry[found.key]
         if not can(request.user, child_rt, "view"):
             raise PermissionDenied
-        shown = list(related_rows(request.user, obj, found, child_rt)[: CHILD_ROWS + 1])
+        shown = list(selectors.related_records(request.user, obj, found)[: CHILD_ROWS + 1])
         columns = [c for c in child_rt.list_columns if c != found.fk]
         context = self.base_context(
             obj=obj,
