@@ -217,7 +217,9 @@
   // ---- record pickers -------------------------------------------------------------------
   // The select holds only the chosen record; the box searches the records the user may see.
   function initPickers(scope) {
-    scope.querySelectorAll("select[data-kehu-picker]").forEach(function (select) {
+    var selects = Array.prototype.slice.call(scope.querySelectorAll("select[data-kehu-picker]"));
+    if (scope.matches && scope.matches("select[data-kehu-picker]")) selects.push(scope);
+    selects.forEach(function (select) {
       if (select.kehuPicker) return;
       select.kehuPicker = true;
       var wrapper = document.createElement("div");
