@@ -152,14 +152,12 @@ def setup(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def analyze() -> None:
-    """PostgreSQL's statistics after the bulk load, as autovacuum would gather them. SQLite is
-    left without (Kehu never runs ANALYZE there, so neither does the benchmark: with them the
-    planner stops using the blind index of a mostly empty column, see RESULTS.md)."""
-    from django.db import connection
+    """The planner's statistics after the bulk load, as the nightly ``planner_statistics``
+    sweep (``platform/statistics.py``) leaves them: ANALYZE, with SQLite's figures for blind
+    indexes corrected."""
+    from kehu.platform import statistics
 
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("ANALYZE")
+    statistics.refresh()
 
 
 # -- raw SQL baselines -------------------------------------------------------------------

@@ -9,6 +9,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from kehu.bench.generate import PASSWORD, SCALES, Generator, Volumes
+from kehu.platform import statistics
 from kehu.platform.management.commands.run import pending_migrations
 
 
@@ -52,6 +53,9 @@ class Command(BaseCommand):
             progress=None if quiet else lambda message: self.stdout.write(f"  {message}"),
         )
         report = generator.run()
+        seconds = statistics.refresh()  # as the nightly sweep would: the planner's measures
+        if not quiet:
+            self.stdout.write(f"  planner statistics: {seconds:.1f} s")
         self.stdout.write(
             f"Wrote {report.total_rows:,} rows for {count:,} customers in {report.total_seconds:.0f} s. "
             f"Users bench-admin, manager1…, rep1-1… have the password {PASSWORD}."
