@@ -114,3 +114,16 @@ def define(admin_user: Any) -> Any:
         )
 
     return make
+
+
+@pytest.fixture
+def web_as() -> Any:
+    """``web_as(user)`` → a test client logged in as ``user``."""
+    from django.test import Client
+
+    def make(user: Any) -> Client:
+        client = Client()
+        client.force_login(user)
+        return client
+
+    return make

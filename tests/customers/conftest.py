@@ -33,19 +33,6 @@ def api_as(issue_token: Any) -> Any:
 
 
 @pytest.fixture
-def web_as() -> Any:
-    """``web_as(user)`` → a test client logged in as ``user``."""
-    from django.test import Client
-
-    def make(user: Any) -> Client:
-        client = Client()
-        client.force_login(user)
-        return client
-
-    return make
-
-
-@pytest.fixture
 def cli(rep: Any) -> Context:
     """The rep acting from the command line."""
     return Context(user=rep, source=Source.CLI)

@@ -7,24 +7,17 @@ import re
 from typing import Any
 
 import pytest
-from django.test import Client
 
 pytestmark = pytest.mark.django_db
 
 
-def logged_in(user: Any) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
-
-
 def test_page_counts_each_related_list_and_the_tab_shows_its_rows(
-    rep: Any, make_customer: Any, make_contact: Any
+    rep: Any, make_customer: Any, make_contact: Any, web_as: Any
 ) -> None:
     customer = make_customer(rep, name="Acme")
     for name in ("Han Meimei", "Li Lei", "王芳"):
         make_contact(rep, customer, name=name)
-    client = logged_in(rep)
+    client = web_as(rep)
     page = client.get(f"/customers/{customer.pk}/").content.decode()
     assert re.search(r'data-testid="tab-contacts"[^>]*>Contacts <span[^>]*>3<', page, re.S)
     tab = client.get(f"/customers/{customer.pk}/related/contacts/")
@@ -34,24 +27,26 @@ def test_page_counts_each_related_list_and_the_tab_shows_its_rows(
     assert f"/contacts/new/?customer={customer.pk}&amp;next=/customers/{customer.pk}/" in body
 
 
-def test_tab_of_another_teams_record_is_not_found(rep: Any, other_rep: Any, make_customer: Any) -> None:
+def test_tab_of_another_teams_record_is_not_found(rep: Any, other_rep: Any, make_customer: Any, web_as: Any) -> None:
     theirs = make_customer(other_rep, name="Southern Ltd")
-    assert logged_in(rep).get(f"/customers/{theirs.pk}/related/contacts/").status_code == 404
+    assert web_as(rep).get(f"/customers/{theirs.pk}/related/contacts/").status_code == 404
 
 
-def test_unknown_related_list_is_not_found(rep: Any, make_customer: Any) -> None:
+def test_unknown_related_list_is_not_found(rep: Any, make_customer: Any, web_as: Any) -> None:
     customer = make_customer(rep, name="Acme")
-    client = logged_in(rep)
+    client = web_as(rep)
     assert client.get(f"/customers/{customer.pk}/related/customers/").status_code == 404
     assert client.get(f"/customers/{customer.pk}/related/nothing/").status_code == 404
 
 
-def test_related_list_the_user_may_not_view_is_neither_a_tab_nor_fetchable(rep: Any, make_customer: Any) -> None:
+def test_related_list_the_user_may_not_view_is_neither_a_tab_nor_fetchable(
+    rep: Any, make_customer: Any, web_as: Any
+) -> None:
     from django.contrib.auth.models import Permission
 
     customer = make_customer(rep, name="Acme")
     rep.role.permissions.remove(Permission.objects.get(codename="view_interaction"))
-    client = logged_in(rep)
+    client = web_as(rep)
     page = client.get(f"/customers/{customer.pk}/").content.decode()
     assert 'data-testid="tab-interactions"' not in page
     assert 'data-testid="tab-contacts"' in page
