@@ -37,7 +37,8 @@ def _blind_indexes(cursor: Any) -> list[tuple[str, str]]:
         if not fields or model._meta.proxy or not model._meta.managed:
             continue
         table = model._meta.db_table
-        columns = {model._meta.get_field(field.index_name).column for field in fields}
+        names = {field.index_name for field in fields}
+        columns = {f.column for f in model._meta.concrete_fields if f.name in names}
         for index, info in connection.introspection.get_constraints(cursor, table).items():
             if info["index"] and len(info["columns"]) == 1 and info["columns"][0] in columns:
                 found.append((table, index))
@@ -49,7 +50,19 @@ def refresh() -> float:
     statistics corrected; returns the seconds it took."""
     started = time.perf_counter()
     with connection.cursor() as cursor:
-        cursor.execute("ANALYZE")
+        if connection.vendor == "sqlite":
+            # Table by table, each in a transaction of its own: ANALYZE holds the write lock
+            # while it reads, and writers wait at most for the largest table, not for all.
+            # (``PRAGMA analysis_limit`` would be quicker but samples the first entries of each
+            # index only: owners, teams and stages then all look alike and the plans fall back.)
+            cursor.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
+                "AND sql NOT LIKE 'CREATE VIRTUAL TABLE%' ORDER BY name"
+            )
+            for (table,) in cursor.fetchall():
+                cursor.execute(f"ANALYZE {connection.ops.quote_name(table)}")
+        else:
+            cursor.execute("ANALYZE")
         if connection.vendor == "sqlite":
             for table, index in _blind_indexes(cursor):
                 cursor.execute("SELECT stat FROM sqlite_stat1 WHERE tbl = %s AND idx = %s", [table, index])
