@@ -1,5 +1,6 @@
-"""The production processes as real processes: `kehu run --production` and `kehu worker` running
-tasks queued by another process (the database queue, and RQ on the real Redis)."""
+"""The production processes as real processes: `kehu run --production`, `kehu worker` running
+tasks queued by another process (the database queue, and RQ on the real Redis), and the task
+worker `kehu run` starts beside the web workers."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError
 
-from kehu.platform.management.commands.run import production_workers
+from kehu.platform.management.commands.run import production_workers, wants_background
 
 REPO = Path(__file__).resolve().parents[2]
 HTMX = REPO / "src" / "kehu" / "static" / "vendor" / "htmx" / "htmx.min.js"
@@ -134,6 +135,65 @@ def test_production_server_serves_compressed_static_files_from_several_workers_a
         if server.poll() is None:
             server.kill()
             server.communicate()
+
+
+def _enqueue_make_team(data_dir: Path, name: str) -> None:
+    queued = _kehu(data_dir, "shell", "-c", f"from tests.cli.tasks import make_team; make_team.enqueue({name!r})")
+    assert queued.returncode == 0, queued.stderr
+
+
+def _team_exists(data_dir: Path, name: str) -> bool:
+    with sqlite3.connect(data_dir / "kehu.sqlite3") as connection:
+        return bool(connection.execute("SELECT 1 FROM accounts_team WHERE name = ?", (name,)).fetchall())
+
+
+def test_run_starts_a_task_worker_and_scheduler_that_stop_with_the_server(data_dir: Path) -> None:
+    port = _free_port()
+    server = subprocess.Popen(
+        _kehu_argv("run", "--port", str(port), "--workers", "1"),
+        env=_env(data_dir, KEHU_LOG_LEVEL="WARNING"),
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        _wait_until_ready(f"http://127.0.0.1:{port}/readyz", server)
+        _enqueue_make_team(data_dir, "Team run by kehu run")  # as the import wizard queues an import
+        deadline = time.monotonic() + 60
+        while not _team_exists(data_dir, "Team run by kehu run") and time.monotonic() < deadline:
+            time.sleep(0.3)
+        assert _team_exists(data_dir, "Team run by kehu run")
+        children = _children(server.pid)
+        assert len(children) == 3  # the one web worker, the task worker and the scheduler
+
+        server.send_signal(signal.SIGTERM)
+        out, _err = server.communicate(timeout=60)
+        assert server.returncode == 0
+        assert "with 1 worker(s), a task worker and the scheduler" in out
+        assert not any(Path(f"/proc/{pid}").exists() for pid in children)
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.communicate()
+
+
+@pytest.mark.parametrize(
+    ("production", "flag", "backend", "expected"),
+    [
+        (False, None, "django_tasks_db.DatabaseBackend", True),
+        (False, False, "django_tasks_db.DatabaseBackend", False),
+        (True, None, "django_tasks_db.DatabaseBackend", False),
+        (True, True, "django_tasks_db.DatabaseBackend", True),
+        (False, None, "django_tasks_rq.RQBackend", True),
+        (False, True, "django_tasks.backends.immediate.ImmediateBackend", False),
+    ],
+)
+def test_run_starts_background_processes_unless_production_no_worker_or_inline_tasks(
+    settings, production: bool, flag: bool | None, backend: str, expected: bool
+) -> None:
+    settings.TASKS = {"default": {"BACKEND": backend}}
+    assert wants_background({"production": production, "worker": flag}) is expected
 
 
 def test_production_refuses_to_run_with_debug_on(run_command, settings) -> None:

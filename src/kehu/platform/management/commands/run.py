@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import argparse
+import contextlib
 import os
+import signal
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +71,54 @@ def collect_static() -> None:
     settings.WHITENOISE_USE_FINDERS = False
 
 
+def wants_background(options: dict[str, Any]) -> bool:
+    """Does this ``kehu run`` start a task worker and a scheduler of its own? ``--worker`` /
+    ``--no-worker`` say; by default yes, except with ``--production`` (whose task workers and
+    scheduler are processes of their own, docs/operations.md) and when tasks run inline
+    (``KEHU_TASKS_BACKEND=immediate``)."""
+    from kehu.platform.management.commands.worker import DB_BACKEND, RQ_BACKEND
+
+    wanted = options["worker"]
+    if wanted is None:
+        wanted = not options["production"]
+    return bool(wanted) and settings.TASKS["default"]["BACKEND"] in {DB_BACKEND, RQ_BACKEND}
+
+
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
+    """Linux: the child gets SIGTERM when ``kehu run`` dies, even by SIGKILL."""
+    import ctypes
+
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+def start_background() -> list[subprocess.Popen[bytes]]:
+    """``kehu worker`` and ``kehu scheduler`` as child processes: the queued tasks (imports,
+    exports, duplicate and quality scans, reminders, reindexing) and the housekeeping sweeps on
+    their timetable run on a one-machine install started with ``kehu run`` alone."""
+    return [
+        subprocess.Popen(  # noqa: S603 - this Python running Kehu's own commands
+            [sys.executable, "-c", "from kehu.cli import main; main()", command],
+            preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
+        )
+        for command in ("worker", "scheduler")
+    ]
+
+
+def stop_background(processes: list[subprocess.Popen[bytes]], timeout: float = 30) -> None:
+    """SIGTERM (the worker finishes its current task, an import its current batch), then
+    SIGKILL after ``timeout`` seconds: an interrupted import goes on from its checkpoint."""
+    running = [process for process in processes if process.poll() is None]
+    for process in running:
+        process.terminate()
+    for process in running:
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
 def serve(options: dict[str, Any]) -> None:
     """Run gunicorn in this process with ``kehu.wsgi:application``."""
     from gunicorn.app.base import BaseApplication
@@ -123,7 +176,11 @@ class Command(BaseCommand):
         "copies into STATIC_ROOT (KEHU_STATIC_ROOT, default DATA_DIR/static) and serves them from "
         "there; runs 2 × CPU cores + 1 workers (at most 8) unless --workers says otherwise; loads "
         "the app once before forking the workers; replaces each worker after about 1000 requests; "
-        "keeps the workers' heartbeat files in /dev/shm when there is one."
+        "keeps the workers' heartbeat files in /dev/shm when there is one. "
+        "Without --production it also runs a task worker (`kehu worker`) for the queued "
+        "background tasks and the scheduler (`kehu scheduler`) for the housekeeping sweeps, "
+        "stopped with it, unless --no-worker is given; with --production those run as processes "
+        "of their own, or add --worker."
     )
     requires_system_checks = []  # checked below, once, before forking workers
 
@@ -161,6 +218,16 @@ class Command(BaseCommand):
         parser.add_argument(
             "--reload", action="store_true", help="Restart workers when the code changes (development only)."
         )
+        parser.add_argument(
+            "--worker",
+            action=argparse.BooleanOptionalAction,
+            default=None,
+            help=(
+                "Run a task worker (`kehu worker`) and the scheduler (`kehu scheduler`) beside the "
+                "web workers (default: yes, no with --production; never when "
+                "KEHU_TASKS_BACKEND=immediate)."
+            ),
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["workers"] is not None and options["workers"] < 1:
@@ -192,9 +259,14 @@ class Command(BaseCommand):
         host, port = options["host"], options["port"]
         shown = "127.0.0.1" if host in {"0.0.0.0", "::"} else host  # noqa: S104
         profile = " (production profile)" if options["production"] else ""
+        background = start_background() if wants_background(options) else []
+        tasks = ", a task worker and the scheduler" if background else ""
         self.stdout.write(
             f"Kehu is serving on http://{bind_address(shown, port)}/ with {config['workers']} "
-            f"worker(s){profile} (Ctrl+C to stop)"
+            f"worker(s){profile}{tasks} (Ctrl+C to stop)"
         )
         self.stdout.flush()
-        serve(config)
+        try:
+            serve(config)
+        finally:
+            stop_background(background)
