@@ -364,3 +364,19 @@ def test_the_upload_checks_the_csrf_token(rep: Any) -> None:
     client.force_login(rep)
     assert upload(client).status_code == 403
     assert not ImportJob.objects.exists()
+
+
+def test_a_job_left_queued_says_that_a_task_worker_must_be_running(web: Client) -> None:
+    import datetime
+
+    from django.utils import timezone
+
+    job = uploaded_job(web)
+    queued_at = timezone.now() - datetime.timedelta(minutes=2)
+    ImportJob.objects.filter(pk=job.pk).update(status=ImportStatus.QUEUED, heartbeat_at=queued_at)
+    html = web.get(f"/imports/{job.pk}/progress/").content.decode()
+    assert 'data-testid="waiting-for-worker"' in html
+    assert "kehu worker" in html
+
+    ImportJob.objects.filter(pk=job.pk).update(heartbeat_at=timezone.now())  # just queued
+    assert 'data-testid="waiting-for-worker"' not in web.get(f"/imports/{job.pk}/progress/").content.decode()

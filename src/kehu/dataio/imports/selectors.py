@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import datetime
 from typing import Any
 
 from django.db.models import QuerySet
+from django.utils import timezone
 
-from kehu.dataio.imports.models import ImportJob
+from kehu.dataio.imports.models import ImportJob, ImportStatus
 from kehu.platform.errors import NotVisible
+
+
+# A job queued longer than this has no task worker picking it up (or a busy one).
+WORKER_WAIT = datetime.timedelta(seconds=15)
 
 
 def jobs_for(user: Any) -> QuerySet[ImportJob]:
@@ -24,3 +30,13 @@ def job_get(user: Any, pk: Any) -> ImportJob:
         return jobs_for(user).get(pk=pk)
     except (ImportJob.DoesNotExist, ValueError, TypeError):
         raise NotVisible from None
+
+
+def waiting_for_worker(job: ImportJob) -> bool:
+    """Has ``job`` been queued for longer than ``WORKER_WAIT``? (``heartbeat_at`` is set when
+    it is queued.) The page then says that a task worker has to be running."""
+    return (
+        job.status == ImportStatus.QUEUED
+        and job.heartbeat_at is not None
+        and timezone.now() - job.heartbeat_at > WORKER_WAIT
+    )

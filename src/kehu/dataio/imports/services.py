@@ -267,6 +267,7 @@ def import_start(*, ctx: Context, job: ImportJob, dry_run: bool) -> ImportJob:
         job.status = ImportStatus.QUEUED
         job.error = ""
         job.finished_at = None
+        job.heartbeat_at = timezone.now()  # queued at: a job left waiting shows it (selectors.waiting_for_worker)
         job.save()
         from kehu.dataio.imports.tasks import run_import_task
 

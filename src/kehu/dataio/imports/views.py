@@ -144,6 +144,7 @@ def job_context(request: HttpRequest, job: ImportJob) -> dict[str, Any]:
         "job": job,
         "rt": rt,
         "active": not finished,
+        "waiting_for_worker": selectors.waiting_for_worker(job),
         "percent": _percent(job),
         "rate": _rate(job),
         "reasons": _reasons(job) if finished or job.processed_rows else [],
