@@ -655,6 +655,13 @@ def main() -> None:
 
     from django.db import connection
 
+    from kehu.platform import heap
+
+    # The pages are timed in this process: keep its long-lived objects out of the garbage
+    # collector's full collections, as kehu.wsgi does in a web worker.
+    heap.freeze_loaded()
+    heap.freeze_as_requests_warm_up()
+
     who = people(args.scale)
     rows: list[Row] = []
     steps: list[tuple[str, Callable[[], list[Row]]]] = [
