@@ -4,6 +4,7 @@ worker `kehu run` starts beside the web workers."""
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import json
 import os
@@ -93,13 +94,14 @@ def _wait_until_ready(url: str, server: subprocess.Popen[str], timeout: float = 
     pytest.fail(f"{url} did not answer within {timeout} seconds")
 
 
-def test_production_server_serves_compressed_static_files_from_several_workers_and_stops_on_sigterm(
-    data_dir: Path,
-) -> None:
+@contextlib.contextmanager
+def _serving(data_dir: Path, *args: str) -> Iterator[tuple[subprocess.Popen[str], str]]:
+    """``kehu run ARGS`` on a free port, answering on /readyz: the process and its base URL;
+    killed at the end if the test left it running."""
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     server = subprocess.Popen(
-        _kehu_argv("run", "--production", "--port", str(port)),
+        _kehu_argv("run", *args, "--port", str(port)),
         env=_env(data_dir, KEHU_LOG_LEVEL="WARNING"),
         cwd=REPO,
         stdout=subprocess.PIPE,
@@ -108,6 +110,17 @@ def test_production_server_serves_compressed_static_files_from_several_workers_a
     )
     try:
         _wait_until_ready(f"{base}/readyz", server)
+        yield server, base
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.communicate()
+
+
+def test_production_server_serves_compressed_static_files_from_several_workers_and_stops_on_sigterm(
+    data_dir: Path,
+) -> None:
+    with _serving(data_dir, "--production") as (server, base):
         with urllib.request.urlopen(f"{base}/readyz", timeout=5) as response:
             assert json.load(response) == {"status": "ok", "database": "ok"}
 
@@ -131,10 +144,6 @@ def test_production_server_serves_compressed_static_files_from_several_workers_a
         assert server.returncode == 0
         assert f"with {expected} worker(s) (production profile)" in out
         assert not any(Path(f"/proc/{pid}").exists() for pid in workers)
-    finally:
-        if server.poll() is None:
-            server.kill()
-            server.communicate()
 
 
 def _enqueue_make_team(data_dir: Path, name: str) -> None:
@@ -148,17 +157,7 @@ def _team_exists(data_dir: Path, name: str) -> bool:
 
 
 def test_run_starts_a_task_worker_and_scheduler_that_stop_with_the_server(data_dir: Path) -> None:
-    port = _free_port()
-    server = subprocess.Popen(
-        _kehu_argv("run", "--port", str(port), "--workers", "1"),
-        env=_env(data_dir, KEHU_LOG_LEVEL="WARNING"),
-        cwd=REPO,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        _wait_until_ready(f"http://127.0.0.1:{port}/readyz", server)
+    with _serving(data_dir, "--workers", "1") as (server, _base):
         _enqueue_make_team(data_dir, "Team run by kehu run")  # as the import wizard queues an import
         deadline = time.monotonic() + 60
         while not _team_exists(data_dir, "Team run by kehu run") and time.monotonic() < deadline:
@@ -172,10 +171,6 @@ def test_run_starts_a_task_worker_and_scheduler_that_stop_with_the_server(data_d
         assert server.returncode == 0
         assert "with 1 worker(s), a task worker and the scheduler" in out
         assert not any(Path(f"/proc/{pid}").exists() for pid in children)
-    finally:
-        if server.poll() is None:
-            server.kill()
-            server.communicate()
 
 
 @pytest.mark.parametrize(
