@@ -96,6 +96,44 @@ def test_a_bulk_built_search_index_holds_and_answers_what_the_per_type_rebuild_d
             )
 
 
+def _in_order() -> list[tuple[Any, ...]]:
+    """The documents in the order they were written."""
+    return list(SearchDocument.objects.order_by("pk").values_list("record_type", "record_id", "body", "terms"))
+
+
+@pytest.mark.django_db(transaction=True)  # the workers read committed records on connections of their own
+def test_documents_built_by_worker_processes_are_those_built_here_in_the_same_order(monkeypatch: Any) -> None:
+    pools: list[Any] = []
+    make_pool = index._document_pool
+    monkeypatch.setattr(index, "_document_pool", lambda workers: pools.append(make_pool(workers)) or pools[-1])
+    Generator(Volumes(30), seed=5, anchor=ANCHOR).run()
+    SearchDocument.objects.all().delete()
+    here = index.bulk_rebuild(workers=1, batch_size=7)  # small ranges: many jobs, several in flight
+    built_here = _in_order()
+    SearchDocument.objects.all().delete()
+
+    pooled = index.bulk_rebuild(workers=2, batch_size=7)
+
+    assert pools[-1] is not None  # forked
+    assert pools[-1].workers == 2
+    assert _in_order() == built_here
+    assert [(r.record_type, r.rows) for r in pooled] == [(r.record_type, r.rows) for r in here]
+    assert sum(r.rows for r in pooled) > 30 * 10
+    assert [hit.id for group in search.search(_admin(), "有限公司", limit=5) for hit in group.hits]
+
+
+def _admin() -> Any:
+    from django.contrib.auth import get_user_model
+
+    return get_user_model().objects.get(username="bench-admin")
+
+
+def test_a_bulk_rebuild_inside_a_transaction_builds_its_documents_here() -> None:
+    """Worker processes could not see records not yet committed: the rebuild does not fork."""
+    assert connection.in_atomic_block
+    assert index._document_pool(2) is None
+
+
 def test_after_a_bulk_build_the_index_follows_new_records(
     rep: Any, make_customer: Any, django_capture_on_commit_callbacks: Any
 ) -> None:

@@ -4,15 +4,19 @@ by ``kehu reindex``."""
 
 from __future__ import annotations
 
+import itertools
 import logging
+import multiprocessing
+import os
 import time
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import FieldDoesNotExist
-from django.db import connection, models, transaction
+from django.db import connection, connections, models, transaction
 from django.db.models.base import ModelState
 from django.db.models.signals import post_migrate, post_save
 from django.dispatch import receiver
@@ -29,6 +33,7 @@ from kehu.platform.search.text import clean, pinyin_keys, short_terms
 log = logging.getLogger(__name__)
 
 BATCH_SIZE = 500
+MAX_WORKERS = 4  # processes building documents in ``bulk_rebuild``
 SEPARATOR = " · "
 CUSTOM_TEXT_KINDS = frozenset({"text", "long_text", "choice", "multi_choice"})
 
@@ -432,11 +437,14 @@ def _tag_names(rt: RecordType, ids: Sequence[Any]) -> dict[Any, list[str]]:
     return names
 
 
-def _value_batches(rt: RecordType, plan: Plan, batch_size: int) -> Iterator[list[Any]] | None:
-    """The records of ``rt`` out of the trash, in batches by id, as instances made from
-    ``values()`` rows holding what the documents read (the title, the body, the number, the
-    custom values and the parent's title), the tags' names given alongside. None when the
-    documents need more than plain values (the record's or a related record's str())."""
+def _value_batches(
+    rt: RecordType, plan: Plan, batch_size: int, between: tuple[int, int] | None = None
+) -> Iterator[list[Any]] | None:
+    """The records of ``rt`` out of the trash (those with ``low <= pk < high`` when
+    ``between`` is given), in batches by id, as instances made from ``values()`` rows holding
+    what the documents read (the title, the body, the number, the custom values and the
+    parent's title), the tags' names given alongside. None when the documents need more than
+    plain values (the record's or a related record's str())."""
     if plan.title is None or any(isinstance(f, models.ForeignKey) for f in plan.body):
         return None
     if plan.parent is not None and plan.parent_title is None:
@@ -453,6 +461,8 @@ def _value_batches(rt: RecordType, plan: Plan, batch_size: int) -> Iterator[list
         last = None
         while True:
             queryset = model.objects.order_by("pk")
+            if between is not None:
+                queryset = queryset.filter(pk__gte=between[0], pk__lt=between[1])
             if last is not None:
                 queryset = queryset.filter(pk__gt=last)
             rows = list(queryset.values(*names, *([parent_path] if parent_path else []))[:batch_size])
@@ -490,6 +500,65 @@ def _instance_batches(rt: RecordType, batch_size: int) -> Iterator[list[Any]]:
         yield records
 
 
+def _document_rows(key: str, low: int, high: int, batch_size: int) -> list[tuple[Any, ...]]:
+    """In a worker process: the documents (``_document_values``, without the time) of the
+    records of type ``key`` with ``low <= pk < high``, in id order."""
+    rt = registry.get(key)
+    assert rt is not None, key
+    plan = Plan.of(rt)
+    definitions = _custom_text_definitions(rt)
+    rows: list[tuple[Any, ...]] = []
+    for objs in _value_batches(rt, plan, batch_size, (low, high)) or ():
+        tags = _tag_names(rt, [obj.pk for obj in objs])
+        rows.extend(_document_values(rt, plan, obj, definitions, tags.get(obj.pk, [])) for obj in objs)
+    return rows
+
+
+def _forget_connections() -> None:
+    """In a worker process just forked: leave the parent's database connections alone (a
+    SQLite handle must not be used, nor closed, across a fork) and open new ones."""
+    for conn in connections.all(initialized_only=True):
+        conn.connection = None
+
+
+@dataclass
+class _Pool:
+    executor: ProcessPoolExecutor
+    workers: int
+
+
+def _document_pool(workers: int | None) -> _Pool | None:
+    """Processes that build documents while this one writes them: ``workers`` of them (default:
+    the CPUs this process may use, at most ``MAX_WORKERS``), or None to build them here — one
+    CPU, or a transaction already open (the workers could not see its records)."""
+    if workers is None:
+        workers = min(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1, MAX_WORKERS)
+    if workers < 2 or connection.in_atomic_block or "fork" not in multiprocessing.get_all_start_methods():
+        return None
+    executor = ProcessPoolExecutor(
+        workers, mp_context=multiprocessing.get_context("fork"), initializer=_forget_connections
+    )
+    executor.submit(int).result()  # forks every worker now, before this process opens a transaction
+    return _Pool(executor, workers)
+
+
+def _pooled_rows(pool: _Pool, rt: RecordType, batch_size: int) -> Iterator[list[tuple[Any, ...]]]:
+    """The documents of ``rt`` built by the pool, a range of ``batch_size`` ids per job, in id
+    order; at most two jobs per worker in flight (memory stays bounded whatever the size)."""
+    bounds = rt.model.objects.aggregate(low=models.Min("pk"), high=models.Max("pk"))
+    if bounds["low"] is None:
+        return
+    starts = iter(range(bounds["low"], bounds["high"] + 1, batch_size))
+    pending: deque[Future[list[tuple[Any, ...]]]] = deque()
+    for start in itertools.islice(starts, 2 * pool.workers):
+        pending.append(pool.executor.submit(_document_rows, rt.key, start, start + batch_size, batch_size))
+    while pending:
+        rows = pending.popleft().result()
+        for start in itertools.islice(starts, 1):
+            pending.append(pool.executor.submit(_document_rows, rt.key, start, start + batch_size, batch_size))
+        yield rows
+
+
 def _insert_rows(rows: Sequence[tuple[Any, ...]]) -> None:
     """Insert new documents (``_document_values`` and the time): a plain insert, no upsert —
     the index is empty, and a second document of a record is an error."""
@@ -503,21 +572,41 @@ def _insert_rows(rows: Sequence[tuple[Any, ...]]) -> None:
             cursor.executemany(sql, rows)
 
 
-def bulk_rebuild(*, batch_size: int = 5_000, progress: Callable[[str, int], None] | None = None) -> list[RebuildReport]:
+def bulk_rebuild(
+    *, batch_size: int = 5_000, progress: Callable[[str, int], None] | None = None, workers: int | None = None
+) -> list[RebuildReport]:
     """Index every record of every type: the documents ``rebuild`` makes, written faster when
     the index is empty (a new database filled in bulk: ``kehu bench generate``). Records are
     read as values rather than model instances where the documents allow it, and on SQLite the
     documents are inserted without the FTS5 tables' insert trigger, whose work the FTS5
     ``'rebuild'`` command then does once for all rows (~3× faster than row by row); the
     trigger is dropped and created again (from its own stored SQL) inside one transaction, so
-    it is in place afterwards whatever happens. Then ``optimize``. A non-empty index is
+    it is in place afterwards whatever happens. Then ``optimize``. The documents of record
+    types read as values are built by ``workers`` forked processes (``_document_pool``; by
+    default one per CPU) while this one writes them, in the same order. A non-empty index is
     rebuilt per type by ``rebuild`` (which keeps search answering meanwhile)."""
     if SearchDocument.objects.exists():
         reports = [rebuild(rt, batch_size=batch_size) for rt in registry]
         optimize()
         return reports
-    sqlite = connection.vendor == "sqlite"
     reports = []
+    pool = _document_pool(workers)
+    try:
+        _bulk_rebuild(batch_size, progress, pool, reports)
+    finally:
+        if pool is not None:
+            pool.executor.shutdown(cancel_futures=True)
+    optimize()
+    return reports
+
+
+def _bulk_rebuild(
+    batch_size: int,
+    progress: Callable[[str, int], None] | None,
+    pool: _Pool | None,
+    reports: list[RebuildReport],
+) -> None:
+    sqlite = connection.vendor == "sqlite"
     with transaction.atomic():
         trigger_sql = ""
         if sqlite:
@@ -533,19 +622,27 @@ def bulk_rebuild(*, batch_size: int = 5_000, progress: Callable[[str, int], None
             plan = Plan.of(rt)
             definitions = _custom_text_definitions(rt)
             batches = _value_batches(rt, plan, batch_size)
-            from_values = batches is not None
+            built: Iterable[list[tuple[Any, ...]]]
+            if batches is not None and pool is not None:
+                built = _pooled_rows(pool, rt, batch_size)
+            elif batches is not None:
+                # Read from values, the tags' names come alongside.
+                built = (
+                    [_document_values(rt, plan, obj, definitions, names.get(obj.pk, [])) for obj in objs]
+                    for objs in batches
+                    for names in [_tag_names(rt, [obj.pk for obj in objs])]
+                )
+            else:  # instances, their tags prefetched (``obj.tags``)
+                built = (
+                    [_document_values(rt, plan, obj, definitions) for obj in objs]
+                    for objs in _instance_batches(rt, batch_size)
+                )
             written = 0
-            for objs in batches if batches is not None else _instance_batches(rt, batch_size):
+            for documents in built:
                 now = connection.ops.adapt_datetimefield_value(timezone.now())
-                # Read from values, the tags' names come alongside; else prefetched (``obj.tags``).
-                tags = _tag_names(rt, [obj.pk for obj in objs]) if from_values else {}
-                rows = [
-                    (*_document_values(rt, plan, obj, definitions, tags.get(obj.pk, []) if from_values else None), now)
-                    for obj in objs
-                ]
-                _insert_rows(rows)
-                written += len(rows)
-                if progress is not None:
+                _insert_rows([(*document, now) for document in documents])
+                written += len(documents)
+                if progress is not None and documents:
                     progress(rt.key, written)
             reports.append(RebuildReport(rt.key, written, time.perf_counter() - clock))
         if sqlite:
@@ -553,8 +650,6 @@ def bulk_rebuild(*, batch_size: int = 5_000, progress: Callable[[str, int], None
                 cursor.execute("INSERT INTO platform_search_fts(platform_search_fts) VALUES ('rebuild')")
                 cursor.execute("INSERT INTO platform_search_terms(platform_search_terms) VALUES ('rebuild')")
                 cursor.execute(trigger_sql)
-    optimize()
-    return reports
 
 
 @task()
