@@ -316,5 +316,8 @@ LOGGING = {
         # Our request log replaces Django's own per-request lines.
         "django.server": {"level": "WARNING"},
         "django.request": {"level": "ERROR"},
+        # APScheduler logs every run of every job (the scheduler's lease is renewed every 10 s);
+        # `kehu scheduler` says itself what it queues and who leads.
+        "apscheduler": {"level": "WARNING"},
     },
 }
