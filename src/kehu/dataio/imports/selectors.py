@@ -11,7 +11,6 @@ from django.utils import timezone
 from kehu.dataio.imports.models import ImportJob, ImportStatus
 from kehu.platform.errors import NotVisible
 
-
 # A job queued longer than this has no task worker picking it up (or a busy one).
 WORKER_WAIT = datetime.timedelta(seconds=15)
 
