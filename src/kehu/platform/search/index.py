@@ -509,9 +509,15 @@ def _document_rows(key: str, low: int, high: int, batch_size: int) -> list[tuple
     definitions = _custom_text_definitions(rt)
     rows: list[tuple[Any, ...]] = []
     for objs in _value_batches(rt, plan, batch_size, (low, high)) or ():
-        tags = _tag_names(rt, [obj.pk for obj in objs])
-        rows.extend(_document_values(rt, plan, obj, definitions, tags.get(obj.pk, [])) for obj in objs)
+        rows.extend(_value_documents(rt, plan, definitions, objs))
     return rows
+
+
+def _value_documents(rt: RecordType, plan: Plan, definitions: Sequence[Any], objs: list[Any]) -> list[tuple[Any, ...]]:
+    """The documents of a batch read as values (``_value_batches``), their tags' names read
+    alongside."""
+    tags = _tag_names(rt, [obj.pk for obj in objs])
+    return [_document_values(rt, plan, obj, definitions, tags.get(obj.pk, [])) for obj in objs]
 
 
 def _forget_connections() -> None:
@@ -589,10 +595,9 @@ def bulk_rebuild(
         reports = [rebuild(rt, batch_size=batch_size) for rt in registry]
         optimize()
         return reports
-    reports = []
     pool = _document_pool(workers)
     try:
-        _bulk_rebuild(batch_size, progress, pool, reports)
+        reports = _bulk_rebuild(batch_size, progress, pool)
     finally:
         if pool is not None:
             pool.executor.shutdown(cancel_futures=True)
@@ -604,9 +609,9 @@ def _bulk_rebuild(
     batch_size: int,
     progress: Callable[[str, int], None] | None,
     pool: _Pool | None,
-    reports: list[RebuildReport],
-) -> None:
+) -> list[RebuildReport]:
     sqlite = connection.vendor == "sqlite"
+    reports = []
     with transaction.atomic():
         trigger_sql = ""
         if sqlite:
@@ -626,12 +631,7 @@ def _bulk_rebuild(
             if batches is not None and pool is not None:
                 built = _pooled_rows(pool, rt, batch_size)
             elif batches is not None:
-                # Read from values, the tags' names come alongside.
-                built = (
-                    [_document_values(rt, plan, obj, definitions, names.get(obj.pk, [])) for obj in objs]
-                    for objs in batches
-                    for names in [_tag_names(rt, [obj.pk for obj in objs])]
-                )
+                built = (_value_documents(rt, plan, definitions, objs) for objs in batches)
             else:  # instances, their tags prefetched (``obj.tags``)
                 built = (
                     [_document_values(rt, plan, obj, definitions) for obj in objs]
@@ -650,6 +650,7 @@ def _bulk_rebuild(
                 cursor.execute("INSERT INTO platform_search_fts(platform_search_fts) VALUES ('rebuild')")
                 cursor.execute("INSERT INTO platform_search_terms(platform_search_terms) VALUES ('rebuild')")
                 cursor.execute(trigger_sql)
+    return reports
 
 
 @task()
