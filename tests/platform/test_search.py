@@ -6,6 +6,7 @@ The index follows commits, so the tests that write records run in real transacti
 
 from __future__ import annotations
 
+from datetime import timedelta
 from io import StringIO
 from typing import Any
 
@@ -14,12 +15,14 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management import CommandError, call_command
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from kehu.customers.models import Contact, Customer
 from kehu.customers.records import CONTACT, CUSTOMER
 from kehu.platform import search, services
 from kehu.platform.context import Context
 from kehu.platform.models import CustomField, SearchDocument
+from kehu.platform.search.index import Plan, _document_values, _write_rows
 
 
 def found(user: Any, text: str, **options: Any) -> dict[str, list[str]]:
@@ -543,12 +546,29 @@ def test_sqlite_full_text_tables_stay_in_step_with_the_documents(
     services.record_delete(CUSTOMER, ctx=ctx, obj=firm)
     services.record_restore(CUSTOMER, ctx=ctx, obj=Customer.all_objects.get(pk=firm.pk))
     call_command("reindex", stdout=StringIO())
+    # a document made from an older state does not replace the one there; a new one is added
+    # beside a replaced one in the same write
+    older = Customer.objects.get(pk=firm.pk)
+    older.name = "旧名字"
+    other = make_customer(rep, name="赵五商贸")
+    SearchDocument.objects.filter(record_id=other.pk).delete()
+    other.name = "赵六商贸"
+    stale = connection.ops.adapt_datetimefield_value(timezone.now() - timedelta(minutes=5))
+    fresh = connection.ops.adapt_datetimefield_value(timezone.now())
+    _write_rows(
+        [
+            (*_document_values(CUSTOMER, Plan.of(CUSTOMER), older, [], []), stale),
+            (*_document_values(CUSTOMER, Plan.of(CUSTOMER), other, [], []), fresh),
+        ],
+        unless_newer=True,
+    )
 
     with connection.cursor() as cursor:  # rank 1: compare with the content ("malformed" when not)
         cursor.execute("INSERT INTO platform_search_fts(platform_search_fts, rank) VALUES ('integrity-check', 1)")
         cursor.execute("INSERT INTO platform_search_terms(platform_search_terms, rank) VALUES ('integrity-check', 1)")
     assert customers(rep, "李四") == ["李四科技"]
-    assert customers(rep, "张三") == []
+    assert customers(rep, "张三") == customers(rep, "旧名字") == []
+    assert customers(rep, "赵六") == ["赵六商贸"]  # the new document (the record itself still says 赵五)
 
 
 @pytestmark_db

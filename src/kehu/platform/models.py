@@ -302,7 +302,8 @@ class SearchDocument(models.Model):
     """One record in the global search index (``platform/search/``): its searchable text,
     the pinyin of its title and the short terms that answer one- and two-character queries.
     Encrypted personal values are never copied here. On SQLite two FTS5 tables index these
-    rows (kept in step by triggers); on PostgreSQL, pg_trgm and GIN indexes."""
+    rows (kept in step by ``platform/search/index.py``, which alone writes documents, and by a
+    trigger on delete); on PostgreSQL, pg_trgm and GIN indexes."""
 
     # Short columns first: ranking reads them for every hit, the long ones only for the page.
     record_type = models.CharField(max_length=32)

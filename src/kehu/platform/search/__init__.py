@@ -10,7 +10,8 @@ copied into the index: they are found exactly through their blind index
 
 Storage (migration ``platform/0006_search_index``):
 
-* SQLite: FTS5 tables over the documents (external content, kept in step by triggers).
+* SQLite: FTS5 tables over the documents (external content, written with the documents in a
+  few statements per batch — migration 0011 — and kept in step by a trigger on delete).
   Query words of three characters or more go to ``platform_search_fts`` (trigram tokenizer:
   any substring, any script, ranked by bm25); words of one or two characters go to
   ``platform_search_terms`` (an exact term lookup), because a trigram index cannot hold them

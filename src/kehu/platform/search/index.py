@@ -189,18 +189,99 @@ def _store(rt: RecordType, records: Iterable[Any], custom_definitions: Sequence[
 def _write_rows(rows: Sequence[tuple[Any, ...]], *, unless_newer: bool = False) -> None:
     """Write documents (``_document_values`` and the time): one multi-row statement, no
     model instances. An upsert, so two transactions indexing the same record at once both
-    succeed (the later state wins); on SQLite the update trigger keeps the FTS tables in step.
-    ``unless_newer``: keep a document indexed after the rows' time (made from a later state)."""
-    if rows:
-        names = [*_COLUMNS, "indexed_at"]
-        updates = ", ".join(f"{name} = excluded.{name}" for name in names[2:])
-        condition = " WHERE platform_searchdocument.indexed_at <= excluded.indexed_at" if unless_newer else ""
-        sql = (
-            f"INSERT INTO platform_searchdocument ({', '.join(names)}) VALUES ({', '.join(['%s'] * len(names))}) "  # noqa: S608
-            f"ON CONFLICT (record_type, record_id) DO UPDATE SET {updates}{condition}"
-        )
-        with connection.cursor() as cursor:
-            cursor.executemany(sql, rows)
+    succeed (the later state wins). ``unless_newer``: keep a document indexed after the rows'
+    time (made from a later state). On SQLite: ``_sqlite_write``."""
+    if not rows:
+        return
+    if connection.vendor == "sqlite":
+        with transaction.atomic():
+            _sqlite_write(rows, unless_newer=unless_newer)
+        return
+    names = [*_COLUMNS, "indexed_at"]
+    updates = ", ".join(f"{name} = excluded.{name}" for name in names[2:])
+    condition = " WHERE platform_searchdocument.indexed_at <= excluded.indexed_at" if unless_newer else ""
+    sql = (
+        f"INSERT INTO platform_searchdocument ({', '.join(names)}) VALUES ({', '.join(['%s'] * len(names))}) "  # noqa: S608
+        f"ON CONFLICT (record_type, record_id) DO UPDATE SET {updates}{condition}"
+    )
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, rows)
+
+
+# The FTS5 tables over the documents (SQLite) and their columns: kept in step by this module
+# statement by statement (migration 0011 says why), and by a trigger when a document is deleted.
+_FTS_TABLES = (
+    ("platform_search_fts", ("number", "title", "body", "pinyin")),
+    ("platform_search_terms", ("terms",)),
+)
+
+
+def _fts_documents(cursor: Any, doc_ids: Sequence[int], *, remove: bool = False) -> None:
+    """Add the documents ``doc_ids`` as now stored to the FTS5 tables (or, ``remove``, take
+    them out, which needs the values they were indexed with: call it before changing them),
+    one ``INSERT … SELECT`` per table and chunk. FTS5 writes its pending terms out as a new
+    segment at every statement's savepoint, so a statement per document (a trigger) costs
+    3–4 times as much as these."""
+    for table, columns in _FTS_TABLES:
+        names = ", ".join(columns)
+        head = f"{table}, rowid, {names}" if remove else f"rowid, {names}"
+        select = f"'delete', id, {names}" if remove else f"id, {names}"
+        for chunk in _chunks(doc_ids, 900):
+            marks = ", ".join(["%s"] * len(chunk))
+            cursor.execute(
+                f"INSERT INTO {table}({head}) SELECT {select} FROM platform_searchdocument WHERE id IN ({marks})",  # noqa: S608
+                list(chunk),
+            )
+
+
+def _stored_documents(cursor: Any, keys: Iterable[tuple[str, int]]) -> dict[tuple[str, int], tuple[int, str]]:
+    """The stored documents of the records ``keys`` ((type, id)): their id and indexing time."""
+    by_type: dict[str, list[int]] = defaultdict(list)
+    for record_type, record_id in keys:
+        by_type[record_type].append(record_id)
+    found: dict[tuple[str, int], tuple[int, str]] = {}
+    for record_type, record_ids in by_type.items():
+        for chunk in _chunks(record_ids, 900):
+            marks = ", ".join(["%s"] * len(chunk))
+            cursor.execute(
+                "SELECT id, record_id, indexed_at FROM platform_searchdocument "  # noqa: S608  (marks only)
+                f"WHERE record_type = %s AND record_id IN ({marks})",
+                [record_type, *chunk],
+            )
+            for doc_id, record_id, indexed_at in cursor.fetchall():
+                found[(record_type, record_id)] = (doc_id, str(indexed_at))
+    return found
+
+
+def _sqlite_write(rows: Sequence[tuple[Any, ...]], *, unless_newer: bool) -> None:
+    """``_write_rows`` on SQLite (in a transaction, which holds the write lock from its start:
+    ``transaction_mode`` IMMEDIATE): the documents already there are replaced in place (their
+    FTS5 entries removed first, then added again), the others inserted; then their FTS5
+    entries are written in a few statements."""
+    latest = {(row[0], int(row[1])): row for row in rows}  # a record twice: its last row
+    with connection.cursor() as cursor:
+        existing = _stored_documents(cursor, latest)
+        replaced: list[tuple[Any, ...]] = []
+        added: list[tuple[Any, ...]] = []
+        for key, row in latest.items():
+            found = existing.get(key)
+            if found is None:
+                added.append(row)
+            elif not unless_newer or found[1] <= str(row[-1]):
+                replaced.append((*row[2:], found[0]))
+        if replaced:
+            doc_ids = [row[-1] for row in replaced]
+            _fts_documents(cursor, doc_ids, remove=True)
+            names = [*_COLUMNS[2:], "indexed_at"]
+            cursor.executemany(
+                f"UPDATE platform_searchdocument SET {', '.join(f'{name} = %s' for name in names)} WHERE id = %s",  # noqa: S608
+                replaced,
+            )
+            _fts_documents(cursor, doc_ids)
+        if added:
+            _insert_rows(added)
+            new = _stored_documents(cursor, [(row[0], int(row[1])) for row in added])
+            _fts_documents(cursor, [doc_id for doc_id, _time in new.values()])
 
 
 def _indexable(rt: RecordType) -> Any:
@@ -382,12 +463,12 @@ def rebuild(rt: RecordType, *, batch_size: int = 2000, progress: Callable[[int],
             records = list(queryset[:batch_size])
             if not records:
                 break
-            # Replace the documents of the batch's range of ids: those of records now in the
-            # trash go too.
+            # Replace the documents of the batch's range of ids in place; those of records now
+            # in the trash go.
             old = SearchDocument.objects.filter(record_type=rt.key, record_id__lte=records[-1].pk)
             if last_pk is not None:
                 old = old.filter(record_id__gt=last_pk)
-            old.delete()
+            old.exclude(record_id__in=[obj.pk for obj in records]).delete()
             last_pk = records[-1].pk
             rows += _store(rt, records, definitions)
         if progress is not None:
@@ -409,8 +490,6 @@ def optimize() -> None:
 
 
 # ---------------------------------------------------------------- filling an empty index at once
-
-_INSERT_TRIGGER = "platform_searchdocument_ai"  # the FTS5 tables' insert trigger (migration 0006)
 
 
 def _instance(model: type[models.Model], values: dict[str, Any]) -> Any:
@@ -584,10 +663,8 @@ def bulk_rebuild(
     """Index every record of every type: the documents ``rebuild`` makes, written faster when
     the index is empty (a new database filled in bulk: ``kehu bench generate``). Records are
     read as values rather than model instances where the documents allow it, and on SQLite the
-    documents are inserted without the FTS5 tables' insert trigger, whose work the FTS5
-    ``'rebuild'`` command then does once for all rows (~3× faster than row by row); the
-    trigger is dropped and created again (from its own stored SQL) inside one transaction, so
-    it is in place afterwards whatever happens. Then ``optimize``. The documents of record
+    documents are inserted alone and the FTS5 ``'rebuild'`` command then indexes them all at
+    once, in the same transaction. Then ``optimize``. The documents of record
     types read as values are built by ``workers`` forked processes (``_document_pool``; by
     default one per CPU) while this one writes them, in the same order. A non-empty index is
     rebuilt per type by ``rebuild`` (which keeps search answering meanwhile)."""
@@ -610,18 +687,8 @@ def _bulk_rebuild(
     progress: Callable[[str, int], None] | None,
     pool: _Pool | None,
 ) -> list[RebuildReport]:
-    sqlite = connection.vendor == "sqlite"
     reports = []
     with transaction.atomic():
-        trigger_sql = ""
-        if sqlite:
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = %s", [_INSERT_TRIGGER])
-                found = cursor.fetchone()
-                if found is None:
-                    raise RuntimeError(f"the search index's trigger {_INSERT_TRIGGER} is missing")
-                trigger_sql = found[0]
-                cursor.execute(f"DROP TRIGGER {_INSERT_TRIGGER}")
         for rt in registry:
             clock = time.perf_counter()
             plan = Plan.of(rt)
@@ -645,11 +712,10 @@ def _bulk_rebuild(
                 if progress is not None and documents:
                     progress(rt.key, written)
             reports.append(RebuildReport(rt.key, written, time.perf_counter() - clock))
-        if sqlite:
+        if connection.vendor == "sqlite":
             with connection.cursor() as cursor:
-                cursor.execute("INSERT INTO platform_search_fts(platform_search_fts) VALUES ('rebuild')")
-                cursor.execute("INSERT INTO platform_search_terms(platform_search_terms) VALUES ('rebuild')")
-                cursor.execute(trigger_sql)
+                for table, _columns in _FTS_TABLES:
+                    cursor.execute(f"INSERT INTO {table}({table}) VALUES ('rebuild')")  # noqa: S608  (names are ours)
     return reports
 
 
