@@ -225,6 +225,8 @@ TIME_ZONE = os.environ.get("KEHU_TIME_ZONE", "Asia/Shanghai")
 KEHU_DEFAULT_CURRENCY = os.environ.get("KEHU_DEFAULT_CURRENCY", "CNY").strip().upper() or "CNY"
 # A renewal task is due this many days before an active contract ends (contracts/services.py).
 KEHU_RENEWAL_NOTICE_DAYS = int(os.environ.get("KEHU_RENEWAL_NOTICE_DAYS", "30"))
+# Phone numbers written without a country code are of this region (platform/phones.py).
+KEHU_PHONE_REGION = "CN"
 USE_I18N = True
 USE_TZ = True
 

@@ -108,3 +108,30 @@ def test_failing_batch_subscriber_breaks_neither_the_write_nor_other_subscribers
 
     assert CUSTOMER.model.objects.filter(pk=customer.pk).exists()
     assert [[e.record_id for e in batch] for batch in batches] == [[customer.pk]]
+
+
+def test_events_published_together_reach_both_kinds_of_subscriber_in_order_after_commit(
+    rep: Any, batches: list[list[events.Event]]
+) -> None:
+    single: list[int] = []
+
+    def handler(event: events.Event) -> None:
+        single.append(event.record_id)
+
+    events.subscribe("record.created")(handler)
+    try:
+        with transaction.atomic():
+            first = services.record_create(CUSTOMER, ctx=Context(user=rep), data={"name": "First"})
+            made = services.record_bulk_create(
+                CUSTOMER, ctx=Context(user=rep), objs_or_data=[{"name": "Bulk 1"}, {"name": "Bulk 2"}]
+            )
+            assert single == [] and batches == []
+        with pytest.raises(Boom), transaction.atomic():
+            services.record_bulk_create(CUSTOMER, ctx=Context(user=rep), objs_or_data=[{"name": "Gone"}])
+            raise Boom
+    finally:
+        events.unsubscribe("record.created", handler)
+
+    ids = [first.pk, *(obj.pk for obj in made)]
+    assert single == ids
+    assert [[event.record_id for event in batch] for batch in batches] == [ids]

@@ -21,7 +21,7 @@ from kehu.customers.models import Customer, Grade, GradeSource
 from kehu.platform import audit as audit_log
 from kehu.platform.access import require
 from kehu.platform.context import Context
-from kehu.platform.events import Event, publish
+from kehu.platform.events import Event, publish_many
 from kehu.platform.models import AuditAction, AuditEntry
 
 BATCH = 500
@@ -145,8 +145,8 @@ def _apply(ctx: Context, customers: list[Customer], metrics: Mapping[int, Metric
             touched, ["grade", "grade_source", "version", "updated_at", "updated_by"], batch_size=BATCH
         )
         AuditEntry.objects.bulk_create(entries, batch_size=BATCH)
-        for customer, entry in zip(touched, entries, strict=True):
-            publish(
+        publish_many(
+            [
                 Event(
                     type="record.updated",
                     record_type="customer",
@@ -155,5 +155,7 @@ def _apply(ctx: Context, customers: list[Customer], metrics: Mapping[int, Metric
                     actor_id=ctx.user.pk,
                     source=ctx.source,
                 )
-            )
+                for customer, entry in zip(touched, entries, strict=True)
+            ]
+        )
     return len(touched)

@@ -30,7 +30,7 @@ from kehu.platform import audit as audit_log
 from kehu.platform import timeline
 from kehu.platform.access import can, can_reassign, visible_to
 from kehu.platform.context import Context
-from kehu.platform.events import Event, publish
+from kehu.platform.events import Event, publish_many
 from kehu.platform.models import AuditAction, AuditEntry
 from kehu.platform.records import BulkAction, RecordType, registry, related_model
 
@@ -267,8 +267,8 @@ def move_records(
         obj.updated_at, obj.updated_by_id = now, ctx.user.pk
         entries.append(audit_log.entry_for(ctx, AuditAction.UPDATE, obj, changes=changes, extra={"reassign": True}))
     AuditEntry.objects.bulk_create(entries, batch_size=BATCH_SIZE)
-    for obj in changed:
-        publish(
+    publish_many(
+        [
             Event(
                 type="record.updated",
                 record_type=rt.key,
@@ -277,7 +277,9 @@ def move_records(
                 actor_id=ctx.user.pk,
                 source=ctx.source,
             )
-        )
+            for obj in changed
+        ]
+    )
     return changed
 
 

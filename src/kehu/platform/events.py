@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -94,13 +94,13 @@ def _dispatch_batch(events: list[Event]) -> None:
             log.exception("event batch subscriber failed: %s for %d events", handler, len(wanted))
 
 
-def _collect(event: Event) -> None:
-    """Add ``event`` to its transaction's batch, registering the batch's delivery on commit
+def _collect(events: Sequence[Event]) -> None:
+    """Add ``events`` to their transaction's batch, registering the batch's delivery on commit
     with the first event. A rollback drops the hook from the connection's list (Django then
     replaces the list), so a batch whose hook is gone is abandoned and a new one started."""
     connection = transaction.get_connection()
     if not connection.in_atomic_block:
-        _dispatch_batch([event])
+        _dispatch_batch(list(events))
         return
     batch: _Batch | None = getattr(connection, "_kehu_event_batch", None)
     if batch is not None and batch.hooks is not connection.run_on_commit:
@@ -110,7 +110,7 @@ def _collect(event: Event) -> None:
             batch = None
     if batch is None:
         batch = _new_batch(connection)
-    batch.events.append(event)
+    batch.events.extend(events)
 
 
 def _new_batch(connection: Any) -> _Batch:
@@ -137,6 +137,22 @@ def _dispatch(event: Event) -> None:
 
 def publish(event: Event) -> None:
     """Deliver ``event`` once the current transaction commits (at once outside one)."""
-    transaction.on_commit(lambda: _dispatch(event))
-    if any(event.type in types for types, _handler in _batch_subscribers):
-        _collect(event)
+    publish_many([event])
+
+
+def publish_many(events: Sequence[Event]) -> None:
+    """Deliver ``events``, in order, once the current transaction commits (at once outside
+    one): ``publish`` for the bulk paths, with one on-commit hook for all of them."""
+    events = list(events)
+    if not events:
+        return
+
+    def dispatch() -> None:
+        for event in events:
+            _dispatch(event)
+
+    transaction.on_commit(dispatch)
+    batched = {event_type for types, _handler in _batch_subscribers for event_type in types}
+    wanted = [event for event in events if event.type in batched]
+    if wanted:
+        _collect(wanted)

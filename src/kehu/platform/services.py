@@ -21,7 +21,7 @@ from kehu.platform.access import can_reassign, require, visible_to
 from kehu.platform.bulk_insert import bulk_insert
 from kehu.platform.context import Context, Source
 from kehu.platform.errors import NotVisible, StaleVersion
-from kehu.platform.events import WRITTEN, Event, publish
+from kehu.platform.events import WRITTEN, Event, publish, publish_many
 from kehu.platform.fields import sync_blind_indexes
 from kehu.platform.models import AuditAction, AuditEntry
 from kehu.platform.numbering import next_number, next_numbers
@@ -276,8 +276,7 @@ def _set_deleted(
         entries.append(audit_log.entry_for(ctx, action, obj, changes=changes))
     rt.model.all_objects.bulk_update(objs, ["deleted_at", "deleted_by", "version", "updated_at", "updated_by"])
     event = "record.deleted" if deleted_at is not None else "record.restored"
-    for obj in objs:
-        publish(_event(event, rt, obj, ctx))
+    publish_many([_event(event, rt, obj, ctx) for obj in objs])
     ids = [obj.pk for obj in objs]
     for child in rt.children:
         child_rt = registry[child.key]
@@ -376,8 +375,12 @@ def record_bulk_update(rt: RecordType, *, ctx: Context, objs: Iterable[Any], dat
             if rt.after_save is not None:
                 for obj in changed_objs:
                     rt.after_save(obj, ctx, False)
-            for obj, entry in zip(changed_objs, entries, strict=True):
-                publish(_event("record.updated", rt, obj, ctx, changed=sorted(entry.changes)))
+            publish_many(
+                [
+                    _event("record.updated", rt, obj, ctx, changed=sorted(entry.changes))
+                    for obj, entry in zip(changed_objs, entries, strict=True)
+                ]
+            )
     return len(changed_objs)
 
 
@@ -499,6 +502,5 @@ def record_bulk_create(
             if timeline.write_created(rt.key, objs):
                 written.append("timeline")
         extra = {WRITTEN: written} if written else {}
-        for obj in objs:
-            publish(_event("record.created", rt, obj, ctx, **extra))
+        publish_many([_event("record.created", rt, obj, ctx, **extra) for obj in objs])
     return objs

@@ -27,7 +27,7 @@ from kehu.platform import services as record_services
 from kehu.platform.access import require, visible_to
 from kehu.platform.context import Context
 from kehu.platform.errors import NotVisible
-from kehu.platform.events import Event, publish
+from kehu.platform.events import Event, publish_many
 from kehu.platform.fields import encrypted_fields, open_custom, open_value
 from kehu.platform.models import AuditAction, AuditEntry, BaseRecord, Tag, TimelineEntry
 from kehu.platform.records import RecordType, registry
@@ -253,8 +253,8 @@ def _publish_updated(model: type[models.Model], objs: Iterable[Any], ctx: Contex
     rt = registry.for_model_or_none(model)
     if rt is None:
         return
-    for obj in objs:
-        publish(
+    publish_many(
+        [
             Event(
                 type="record.updated",
                 record_type=rt.key,
@@ -263,7 +263,9 @@ def _publish_updated(model: type[models.Model], objs: Iterable[Any], ctx: Contex
                 actor_id=ctx.user.pk,
                 source=ctx.source,
             )
-        )
+            for obj in objs
+        ]
+    )
 
 
 def _move_foreign_keys(
