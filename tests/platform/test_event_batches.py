@@ -26,6 +26,12 @@ def create_then_fail(user: Any, name: str) -> None:
         raise Boom
 
 
+def bulk_create_then_fail(user: Any, name: str) -> None:
+    with transaction.atomic():
+        services.record_bulk_create(CUSTOMER, ctx=Context(user=user), objs_or_data=[{"name": name}])
+        raise Boom
+
+
 @pytest.fixture
 def batches() -> Iterator[list[list[events.Event]]]:
     received: list[list[events.Event]] = []
@@ -125,10 +131,10 @@ def test_events_published_together_reach_both_kinds_of_subscriber_in_order_after
             made = services.record_bulk_create(
                 CUSTOMER, ctx=Context(user=rep), objs_or_data=[{"name": "Bulk 1"}, {"name": "Bulk 2"}]
             )
-            assert single == [] and batches == []
-        with pytest.raises(Boom), transaction.atomic():
-            services.record_bulk_create(CUSTOMER, ctx=Context(user=rep), objs_or_data=[{"name": "Gone"}])
-            raise Boom
+            assert single == []
+            assert batches == []
+        with pytest.raises(Boom):
+            bulk_create_then_fail(rep, "Gone")
     finally:
         events.unsubscribe("record.created", handler)
 

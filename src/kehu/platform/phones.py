@@ -8,11 +8,22 @@ import re
 import phonenumbers
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from django.utils.translation import gettext_lazy as _
 
 
+@functools.cache
 def default_region() -> str:
-    return getattr(settings, "KEHU_PHONE_REGION", "CN")
+    """``KEHU_PHONE_REGION``, read once (reading a setting costs microseconds, and every phone
+    of an import asks)."""
+    return str(getattr(settings, "KEHU_PHONE_REGION", "CN"))
+
+
+@receiver(setting_changed)
+def _region_changed(setting: str, **kwargs: object) -> None:
+    if setting == "KEHU_PHONE_REGION":
+        default_region.cache_clear()
 
 
 @functools.cache

@@ -1,7 +1,11 @@
 """The import engine: reads a job's file in batches, converts each row's cells, checks them with
 the rules every write path shares (``record_validate``: model validation, the record type's
 ``prepare`` hook, custom fields, ownership), finds duplicates and writes each batch in one
-transaction with the job's checkpoint.
+transaction with the job's checkpoint. A batch's rows are converted and checked before its
+transaction opens (``prepare``), so that SQLite's write lock is held only while writing (the
+web and the indexing process write meanwhile); the new records' search documents are written by
+another process after each commit (``search.index.background_indexing``), all of them by the
+time the job is done.
 
 Per batch: one query per relation column to resolve record numbers and names, one ``IN``
 query per duplicate key (blind indexes of phones and emails, record numbers), the new records
@@ -52,6 +56,7 @@ from kehu.platform.customfields.definitions import cached as custom_cached
 from kehu.platform.errors import StaleVersion
 from kehu.platform.fields import EncryptedField, lookup_key
 from kehu.platform.records import RecordType, registry, related_model
+from kehu.platform.search import index as search_index
 from kehu.platform.tags import services as tag_services
 
 log = logging.getLogger(__name__)
@@ -546,16 +551,25 @@ class GenericImporter:
         self.resolve(rows)
         return rows
 
-    def run_batch(self, batch: list[tuple[int, list[Any]]]) -> Outcome:
-        outcome = Outcome()
+    def prepare(self, batch: list[tuple[int, list[Any]]]) -> list[Row]:
+        """The first half of a batch, before its transaction (the long half, which other
+        writers need not wait for): its rows converted, resolved and checked, the good ones
+        with their unsaved record and duplicate keys. Writes nothing."""
         rows = self.read_rows(batch)
         for row in rows:
             if not row.errors:
                 self.build(row)
+            if not row.errors:
+                self.keys_for(row)
+        return rows
+
+    def run_batch(self, rows: list[Row]) -> Outcome:
+        """The second half, in the batch's transaction: duplicates found and handled, the new
+        records written, the bad rows kept."""
+        outcome = Outcome()
+        for row in rows:
             if row.errors:
                 outcome.reject(row)
-                continue
-            self.keys_for(row)
         valid = [row for row in rows if not row.errors]
         matches = self.existing_matches(valid) if any(row.keys for row in valid) else {}
         pending: list[Row] = []
@@ -729,14 +743,16 @@ def run(job: ImportJob, *, progress: Callable[[ImportJob], None] | None = None) 
             importer = _importer(rt)
             importer.setup(rt, ctx, job)
             rows = itertools.islice(readers.data_rows(path, info, job.sheet), job.processed_rows, None)
-            for batch in importer.batches(rows):
-                status = ImportJob.objects.filter(pk=job.pk).values_list("status", flat=True).first()
-                if status != ImportStatus.RUNNING:  # cancelled meanwhile
-                    job.refresh_from_db()
-                    return job
-                _run_batch(job, importer, batch)
-                if progress is not None:
-                    progress(job)
+            # the new records' search documents: written by another process, batch after batch
+            with search_index.background_indexing():
+                for batch in importer.batches(rows):
+                    status = ImportJob.objects.filter(pk=job.pk).values_list("status", flat=True).first()
+                    if status != ImportStatus.RUNNING:  # cancelled meanwhile
+                        job.refresh_from_db()
+                        return job
+                    _run_batch(job, importer, batch)
+                    if progress is not None:
+                        progress(job)
     except PermissionDenied as error:
         return _fail(job, str(error))
     except ValidationError as error:  # a file that no longer reads
@@ -758,11 +774,13 @@ def run(job: ImportJob, *, progress: Callable[[ImportJob], None] | None = None) 
 
 
 def _run_batch(job: ImportJob, importer: GenericImporter, batch: list[tuple[int, list[Any]]]) -> None:
-    """One batch in one transaction: its records, rejected rows and the job's checkpoint."""
+    """One batch: its rows prepared, then in one transaction its records, rejected rows and the
+    job's checkpoint."""
     from kehu.dataio.imports.services import ROW_PURPOSE
 
+    rows = importer.prepare(batch)
     with transaction.atomic():
-        outcome = importer.run_batch(batch)
+        outcome = importer.run_batch(rows)
         if outcome.rejected:
             ImportRejectedRow.objects.bulk_create(
                 [

@@ -108,12 +108,14 @@ class OrderImporter(GenericImporter):
                 found.setdefault(word, []).append(product)
         return found
 
-    def run_batch(self, batch: list[tuple[int, list[Any]]]) -> Outcome:
+    def prepare(self, batch: list[tuple[int, list[Any]]]) -> list[Row]:
+        return self.read_rows(batch)  # an order is checked as a whole, with its lines, when written
+
+    def run_batch(self, rows: list[Row]) -> Outcome:
         from kehu.sales.contracts import services as contracts
         from kehu.sales.contracts.models import Order
 
         outcome = Outcome()
-        rows = self.read_rows(batch)
         products = self._products(rows)
         groups = [list(group) for _ref, group in itertools.groupby(rows, key=lambda r: r.data.get(REF) or f"#{r.line}")]
         for group in groups:

@@ -392,7 +392,8 @@ _importers: dict[str, Callable[[], Any]] = {}
 def register_importer(record_type: str, factory: Callable[[], Any]) -> None:
     """Use ``factory()`` (an ``engine.GenericImporter`` subclass) for imports of ``record_type``:
     it may add fields to map (``extra_fields``), make required fields optional
-    (``optional_fields``), cut batches and write rows its own way (``batches``, ``run_batch``)."""
+    (``optional_fields``), cut batches and write rows its own way (``batches``, ``prepare``,
+    ``run_batch``)."""
     _importers[record_type] = factory
 
 

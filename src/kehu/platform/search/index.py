@@ -12,6 +12,8 @@ import time
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -364,9 +366,16 @@ def index_created(rt: RecordType, objs: Sequence[Any]) -> bool:
     (a test checks it); the tags are read in one query. Returns False, having done nothing,
     when the type's documents need the stored values (a number, a date, the record's str(),
     a related record not loaded)."""
+    if not objs:
+        return False
+    indexer = _background.get()
+    if indexer is not None:  # ``background_indexing``: another process writes them
+        key, ids = rt.key, [obj.pk for obj in objs]
+        transaction.on_commit(lambda: indexer.submit(key, ids))
+        return True
     plan = Plan.of(rt)
     fields = [plan.title, *plan.body, *([plan.parent, plan.parent_title] if plan.parent is not None else [])]
-    if not objs or not all(_reads_back_as_held(model_field, objs) for model_field in fields):
+    if not all(_reads_back_as_held(model_field, objs) for model_field in fields):
         return False
     from kehu.platform.tags.services import through_table
 
@@ -612,19 +621,105 @@ class _Pool:
     workers: int
 
 
-def _document_pool(workers: int | None) -> _Pool | None:
-    """Processes that build documents while this one writes them: ``workers`` of them (default:
-    the CPUs this process may use, at most ``MAX_WORKERS``), or None to build them here — one
-    CPU, or a transaction already open (the workers could not see its records)."""
-    if workers is None:
-        workers = min(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1, MAX_WORKERS)
-    if workers < 2 or connection.in_atomic_block or "fork" not in multiprocessing.get_all_start_methods():
+def _cpus() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
+
+
+def _fork_pool(workers: int) -> ProcessPoolExecutor | None:
+    """``workers`` forked processes with database connections of their own, or None where
+    processes cannot be forked or a transaction is open (they could not see its records)."""
+    if connection.in_atomic_block or "fork" not in multiprocessing.get_all_start_methods():
         return None
     executor = ProcessPoolExecutor(
         workers, mp_context=multiprocessing.get_context("fork"), initializer=_forget_connections
     )
     executor.submit(int).result()  # forks every worker now, before this process opens a transaction
-    return _Pool(executor, workers)
+    return executor
+
+
+def _document_pool(workers: int | None) -> _Pool | None:
+    """Processes that build documents while this one writes them: ``workers`` of them (default:
+    the CPUs this process may use, at most ``MAX_WORKERS``), or None to build them here — one
+    CPU, or no pool to be had (``_fork_pool``)."""
+    if workers is None:
+        workers = min(_cpus(), MAX_WORKERS)
+    executor = _fork_pool(workers) if workers >= 2 else None
+    return _Pool(executor, workers) if executor is not None else None
+
+
+def _index_committed(record_type: str, ids: list[int]) -> int:
+    """In a ``background_indexing`` process: index committed records, their documents all
+    built before the one transaction that writes them (which holds SQLite's write lock only to
+    write: the importing process takes it back for its next batch soon). The time is taken
+    before the records are read, so a document written meanwhile from a later state (the
+    record changed by the importing process) is kept."""
+    rt = registry[record_type]
+    plan = Plan.of(rt)
+    definitions = _custom_text_definitions(rt)
+    read_at = connection.ops.adapt_datetimefield_value(timezone.now())
+    rows = [
+        (*_document_values(rt, plan, obj, definitions), read_at)
+        for chunk in _chunks(sorted(ids), BATCH_SIZE)
+        for obj in _indexable(rt).filter(pk__in=chunk)
+    ]
+    with transaction.atomic():
+        _write_rows(rows, unless_newer=True)
+    return len(rows)
+
+
+class BackgroundIndexer:
+    """A forked process that writes the search documents of the records this process commits
+    (``index_created`` hands it their ids after each commit), while this one goes on. At most
+    ``IN_FLIGHT`` batches wait for it; ``finish`` waits for all of them, indexing here those
+    whose job failed."""
+
+    IN_FLIGHT = 4
+
+    def __init__(self, executor: ProcessPoolExecutor) -> None:
+        self.executor = executor
+        self.pending: deque[tuple[str, list[int], Future[int]]] = deque()
+
+    def submit(self, record_type: str, ids: list[int]) -> None:
+        while len(self.pending) >= self.IN_FLIGHT:
+            self._wait(*self.pending.popleft())
+        self.pending.append((record_type, ids, self.executor.submit(_index_committed, record_type, ids)))
+
+    def _wait(self, record_type: str, ids: list[int], future: Future[int]) -> None:
+        try:
+            future.result()
+        except Exception:  # the process died or failed: index them here
+            log.exception("background indexing of %d %s failed; indexing them here", len(ids), record_type)
+            index_records(registry[record_type], ids, dependents=False)
+
+    def finish(self) -> None:
+        while self.pending:
+            self._wait(*self.pending.popleft())
+
+
+_background: ContextVar[BackgroundIndexer | None] = ContextVar("kehu_background_indexer", default=None)
+
+
+@contextmanager
+def background_indexing() -> Iterator[bool]:
+    """Within the block, records created in bulk (``record_bulk_create``) are indexed by a
+    forked process after each commit, in parallel with this one (an import); the block ends
+    once they all are. Yields whether that is so: not with one CPU, nor inside a transaction
+    (nothing would commit before the block ends), nor where processes cannot be forked —
+    then records are indexed here as usual."""
+    executor = _fork_pool(1) if _cpus() >= 2 else None
+    if executor is None:
+        yield False
+        return
+    indexer = BackgroundIndexer(executor)
+    token = _background.set(indexer)
+    try:
+        yield True
+    finally:
+        _background.reset(token)
+        try:
+            indexer.finish()
+        finally:
+            executor.shutdown()
 
 
 def _pooled_rows(pool: _Pool, rt: RecordType, batch_size: int) -> Iterator[list[tuple[Any, ...]]]:
