@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import datetime
 import decimal
+import functools
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth import user_logged_in, user_logged_out, user_login_failed
@@ -37,25 +38,43 @@ def sorted_names(items: Iterable[Any]) -> list[str]:
 def json_value(obj: models.Model, name: str) -> Any:
     """A field's value as JSON: foreign keys as ``{"id", "repr"}``, dates as ISO strings,
     many-to-many fields (tags) as the sorted names of the related objects."""
-    field = obj._meta.get_field(name)
+    return _json_reader(obj._meta.get_field(name))(obj)
+
+
+def _json_reader(field: Any) -> Callable[[models.Model], Any]:
+    """What ``json_value`` does for ``field``, as a function of the record."""
+    name = field.name
     if isinstance(field, models.ManyToManyField):
-        return sorted_names(getattr(obj, name).all()) if obj.pk is not None else []
+        return lambda obj: sorted_names(getattr(obj, name).all()) if obj.pk is not None else []
     if isinstance(field, models.ForeignKey):
-        pk = getattr(obj, field.attname)
-        if pk is None:
-            return None
-        return {"id": pk, "repr": str(getattr(obj, name))}
-    value = getattr(obj, name)
-    if isinstance(value, datetime.datetime | datetime.date | datetime.time):
-        return value.isoformat()
-    if isinstance(value, decimal.Decimal | uuid.UUID):
-        return str(value)
-    return value
+        attname = field.attname
+
+        def related(obj: models.Model) -> Any:
+            pk = getattr(obj, attname)
+            return None if pk is None else {"id": pk, "repr": str(getattr(obj, name))}
+
+        return related
+
+    def plain(obj: models.Model) -> Any:
+        value = getattr(obj, name)
+        if isinstance(value, datetime.datetime | datetime.date | datetime.time):
+            return value.isoformat()
+        if isinstance(value, decimal.Decimal | uuid.UUID):
+            return str(value)
+        return value
+
+    return plain
+
+
+@functools.cache
+def _json_readers(model: type[models.Model], names: tuple[str, ...]) -> tuple[tuple[str, Any], ...]:
+    return tuple((name, _json_reader(model._meta.get_field(name))) for name in names)
 
 
 def snapshot(obj: models.Model, fields: Iterable[str]) -> dict[str, Any]:
-    """``fields``' values as JSON, and the record's custom field values as ``custom.<name>``."""
-    return {name: json_value(obj, name) for name in fields} | custom_snapshot(obj)
+    """``fields``' values as JSON, and the record's custom field values as ``custom.<name>``
+    (the fields' readers worked out once per model: bulk paths take a snapshot per record)."""
+    return {name: read(obj) for name, read in _json_readers(type(obj), tuple(fields))} | custom_snapshot(obj)
 
 
 def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[Any]]:

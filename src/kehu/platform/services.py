@@ -203,7 +203,7 @@ def record_create(rt: RecordType, *, ctx: Context, data: Data) -> Any:
         if tags is not None:
             record_tags.apply_to_record(rt, ctx, obj, tags)
         values = audit_log.snapshot(obj, audited)
-        changes = {name: [None, value] for name, value in values.items() if value not in (None, "", [], {})}
+        changes = {name: [None, value] for name, value in values.items() if not _empty(value)}
         audit_log.audit(ctx, AuditAction.CREATE, obj, changes=changes)
         if rt.after_save is not None:
             rt.after_save(obj, ctx, True)
@@ -384,6 +384,11 @@ def record_bulk_update(rt: RecordType, *, ctx: Context, objs: Iterable[Any], dat
     return len(changed_objs)
 
 
+def _empty(value: Any) -> bool:
+    """None, "", [] or {}: a value a created record's audit entry leaves out (0 and False stay)."""
+    return not value and (value is None or value == "" or value == [] or value == {})
+
+
 def _cache_related(rt: RecordType, objs: Sequence[Any], names: Iterable[str]) -> None:
     """Load the foreign keys among ``names`` that ``objs`` hold only as ids, one query per
     relation (for the audit snapshot's ``repr``, without a query per record)."""
@@ -479,7 +484,7 @@ def record_bulk_create(
                 rows = links.setdefault(through, [])
                 rows.extend(through(**{f"{source}_id": obj.pk, f"{target}_id": item.pk}) for item in targets)
                 values[name] = audit_log.sorted_names(targets)
-            changes = {name: [None, value] for name, value in values.items() if value not in (None, "", [], {})}
+            changes = {name: [None, value] for name, value in values.items() if not _empty(value)}
             entries.append(audit_log.entry_for(ctx, AuditAction.CREATE, obj, changes=changes, extra=audit_extra))
         for through, rows in links.items():
             through.objects.bulk_create(rows, batch_size=1000)
