@@ -291,8 +291,12 @@ def record_first_stages(ctx: Context, customers: Sequence[Customer]) -> list[Lif
     return bulk_insert(
         LifecycleTransition,
         [
-            LifecycleTransition(
-                customer=customer, from_stage=None, to_stage=customer.stage, actor=ctx.user, source=ctx.source
+            LifecycleTransition(  # by id: assigning related instances costs more than the insert
+                customer_id=customer.pk,
+                from_stage_id=None,
+                to_stage_id=customer.stage_id,
+                actor_id=ctx.user.pk,
+                source=ctx.source,
             )
             for customer in customers
         ],
