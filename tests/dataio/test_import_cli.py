@@ -224,3 +224,6 @@ def test_kill_9_in_the_middle_then_run_again_imports_every_row_exactly_once(
         data_dir, "SELECT COUNT(*) FROM platform_auditentry WHERE action = 'create' AND source = 'import'"
     )
     assert audited[0] == ROWS
+    # every record findable: the documents of the batches committed before the kill included
+    (indexed,) = _query(data_dir, "SELECT COUNT(*) FROM platform_searchdocument WHERE record_type = 'customer'")
+    assert indexed[0] == ROWS

@@ -623,3 +623,22 @@ def test_bulk_created_records_get_from_their_instances_the_documents_and_entries
     timeline.refresh("customer", ids)
     assert (documents(), entries()) == written
     assert customers(rep, "chongqing") == ["重庆火锅有限公司7"]
+
+
+@pytestmark_db
+def test_records_a_user_created_since_a_time_without_documents_are_indexed(
+    rep: Any, other_rep: Any, make_customer: Any
+) -> None:
+    older = make_customer(rep, name="早先的客户")
+    since = timezone.now()
+    mine = [make_customer(rep, name="龙井茶庄"), make_customer(rep, name="碧螺春茶庄")]
+    theirs = make_customer(other_rep, name="普洱茶庄")
+    SearchDocument.objects.filter(record_id__in=[older.pk, theirs.pk, *(c.pk for c in mine)]).delete()
+
+    assert search.index_missing(CUSTOMER, created_by=rep, since=since) == 2
+    assert search.index_missing(CUSTOMER, created_by=rep, since=since) == 0  # nothing left
+
+    indexed = set(SearchDocument.objects.values_list("record_id", flat=True))
+    assert {c.pk for c in mine} <= indexed
+    assert older.pk not in indexed
+    assert theirs.pk not in indexed

@@ -753,6 +753,8 @@ def run(job: ImportJob, *, progress: Callable[[ImportJob], None] | None = None) 
                     _run_batch(job, importer, batch)
                     if progress is not None:
                         progress(job)
+            if not job.dry_run:  # after a kill: the records committed before it, not yet indexed
+                search_index.index_missing(rt, created_by=user, since=job.started_at)
     except PermissionDenied as error:
         return _fail(job, str(error))
     except ValidationError as error:  # a file that no longer reads

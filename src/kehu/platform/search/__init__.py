@@ -36,6 +36,7 @@ that change records without events, and ``rebuild`` (``kehu reindex``) rebuilds 
 from kehu.platform.search.index import (
     RebuildReport,
     document_for,
+    index_missing,
     index_records,
     on_records_changed,
     optimize,
@@ -61,6 +62,7 @@ __all__ = [
     "Query",
     "RebuildReport",
     "document_for",
+    "index_missing",
     "index_records",
     "matching_ids",
     "on_records_changed",

@@ -29,6 +29,7 @@ from kehu.platform import events
 from kehu.platform.customfields.definitions import definitions
 from kehu.platform.fields import EncryptedField
 from kehu.platform.models import CustomField, SearchDocument
+from kehu.platform.processes import die_with_parent
 from kehu.platform.records import RecordType, registry, related_model
 from kehu.platform.search.text import clean, pinyin_keys, short_terms
 
@@ -323,6 +324,15 @@ def index_records(rt: RecordType, ids: Iterable[Any], *, dependents: bool = True
     return written
 
 
+def index_missing(rt: RecordType, *, created_by: Any, since: Any) -> int:
+    """Index the records of ``rt`` that ``created_by`` created since ``since`` and that have no
+    document: those of an import whose process was killed after committing a batch and before
+    its documents were written (``background_indexing``). Returns the documents written."""
+    indexed = SearchDocument.objects.filter(record_type=rt.key).values("record_id")
+    missing = rt.model.objects.filter(created_by=created_by, created_at__gte=since).exclude(pk__in=indexed)
+    return index_records(rt, list(missing.values_list("pk", flat=True)), dependents=False)
+
+
 def remove_records(rt: RecordType, ids: Iterable[Any]) -> int:
     """Take the records ``ids`` of ``rt`` out of the index (a purge, a merge's losers)."""
     wanted = sorted({int(pk) for pk in ids if pk is not None})
@@ -360,12 +370,12 @@ def index_created(rt: RecordType, objs: Sequence[Any]) -> bool:
     """Index records just created in the current transaction (rows, tags and hooks written)
     from the instances in hand instead of reading them back: their documents are made now
     and written once the transaction commits, in transactions of 500 like
-    ``index_records`` (FTS5 inserts made inside a large import transaction measured four
-    times slower). The bulk create then marks their ``record.created`` events (``events.WRITTEN``)
-    and ``on_records_changed`` leaves them out. The documents are the ones a reindex makes
-    (a test checks it); the tags are read in one query. Returns False, having done nothing,
-    when the type's documents need the stored values (a number, a date, the record's str(),
-    a related record not loaded)."""
+    ``index_records``. The bulk create then marks their ``record.created`` events
+    (``events.WRITTEN``) and ``on_records_changed`` leaves them out. The documents are the ones
+    a reindex makes (a test checks it); the tags are read in one query. Inside
+    ``background_indexing`` the records' ids go, on commit, to the process that indexes them
+    instead. Returns False, having done nothing, when the type's documents need the stored
+    values (a number, a date, the record's str(), a related record not loaded)."""
     if not objs:
         return False
     indexer = _background.get()
@@ -609,8 +619,10 @@ def _value_documents(rt: RecordType, plan: Plan, definitions: Sequence[Any], obj
 
 
 def _forget_connections() -> None:
-    """In a worker process just forked: leave the parent's database connections alone (a
-    SQLite handle must not be used, nor closed, across a fork) and open new ones."""
+    """In a worker process just forked: end with the parent (``die_with_parent``), leave the
+    parent's database connections alone (a SQLite handle must not be used, nor closed, across a
+    fork) and open new ones."""
+    die_with_parent()
     for conn in connections.all(initialized_only=True):
         conn.connection = None
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import signal
 import subprocess
@@ -16,6 +15,8 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connections
 from django.db.migrations.executor import MigrationExecutor
+
+from kehu.platform.processes import die_with_parent
 
 # --production: workers = 2 × cores + 1 (gunicorn's rule of thumb), at most this many; a Django
 # worker holds ~100 MB and a database connection, so a larger machine sets --workers itself.
@@ -85,11 +86,8 @@ def wants_background(options: dict[str, Any]) -> bool:
 
 
 def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
-    """Linux: the child gets SIGTERM when ``kehu run`` dies, even by SIGKILL."""
-    import ctypes
-
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    """The child gets SIGTERM when ``kehu run`` dies, even by SIGKILL (Linux)."""
+    die_with_parent(signal.SIGTERM)
 
 
 def start_background() -> list[subprocess.Popen[bytes]]:
