@@ -287,14 +287,14 @@ def _add_to_timeline(customer: Customer, transition: LifecycleTransition) -> Non
 def record_first_stages(ctx: Context, customers: Sequence[Customer]) -> list[LifecycleTransition]:
     """New customers' first transitions (from nothing to their initial stage), in one query;
     called by the customer record type's ``after_save`` / ``after_bulk_create`` inside the
-    creating transaction."""
+    creating transaction (the customers are validated: each has its stage)."""
     return bulk_insert(
         LifecycleTransition,
         [
             LifecycleTransition(  # by id: assigning related instances costs more than the insert
                 customer_id=customer.pk,
                 from_stage_id=None,
-                to_stage_id=customer.stage_id,
+                to_stage_id=str(customer.stage_id),
                 actor_id=ctx.user.pk,
                 source=ctx.source,
             )
