@@ -8,6 +8,7 @@ import itertools
 import logging
 import multiprocessing
 import os
+import threading
 import time
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -716,9 +717,11 @@ def background_indexing() -> Iterator[bool]:
     """Within the block, records created in bulk (``record_bulk_create``) are indexed by a
     forked process after each commit, in parallel with this one (an import); the block ends
     once they all are. Yields whether that is so: not with one CPU, nor inside a transaction
-    (nothing would commit before the block ends), nor where processes cannot be forked —
-    then records are indexed here as usual."""
-    executor = _fork_pool(1) if _cpus() >= 2 else None
+    (nothing would commit before the block ends), nor where processes cannot be forked or
+    other threads run — then records are indexed here as usual."""
+    # Forked from a process running other threads (a web server's), the child could inherit a
+    # lock one of them held, for ever: only a single-threaded process (a task worker, the CLI).
+    executor = _fork_pool(1) if _cpus() >= 2 and threading.active_count() == 1 else None
     if executor is None:
         yield False
         return
