@@ -73,3 +73,12 @@ def test_bulk_insert_hands_an_expression_value_to_bulk_create(rep: Any) -> None:
 
     assert [Customer.all_objects.get(pk=obj.pk).name for obj in objs] == ["客户0", "客户1", "ACME"]
     assert bulk_insert(Customer, []) == []
+
+
+def test_bulk_insert_gives_each_instance_its_own_id_across_chunks(rep: Any) -> None:
+    objs = [*_customers(rep, "D"), *_customers(rep, "E")]
+
+    bulk_insert(Customer, objs, batch_size=4)  # a chunk of 4, then one of 2
+
+    assert [Customer.all_objects.get(pk=obj.pk).number for obj in objs] == [obj.number for obj in objs]
+    assert len({obj.pk for obj in objs}) == 6

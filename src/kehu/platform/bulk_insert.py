@@ -6,7 +6,8 @@ add=True)`` then ``get_db_prep_save``), so encryption, blind indexes, JSON and d
 converted by the same code; only plain ``CharField``/``TextField`` strings and
 ``IntegerField`` integers, which that code hands back unchanged, skip the calls. The rows go
 in one multi-row ``INSERT … RETURNING`` per chunk (primary keys set on the instances, like
-``bulk_create`` on SQLite and PostgreSQL). Anything this does not cover — a multi-table model,
+``bulk_create`` on SQLite and PostgreSQL; on PostgreSQL an ``INSERT … SELECT * FROM UNNEST``
+of one array per column, as ``bulk_create`` does there). Anything this does not cover — a multi-table model,
 a primary key already set, an expression or database default as a value, a field with its
 own placeholder, a database that cannot return rows from a bulk insert — falls back to
 ``bulk_create`` itself."""
@@ -70,6 +71,18 @@ def _plan(model: type[models.Model], vendor: str) -> tuple[list[Any], list[tuple
     return plan
 
 
+def _unnest_types(connection: Any, fields: list[Any]) -> list[str] | None:
+    """PostgreSQL: the columns' types for an ``UNNEST`` of arrays (those of Django's own
+    ``InsertUnnest``, without their length, so that nothing is cut), or None to insert
+    ``VALUES``: another database, or a field of a type not Django's own."""
+    if connection.vendor != "postgresql":
+        return None
+    target = [f.target_field if f.is_relation else f for f in fields]
+    if any(f.get_internal_type() not in connection.data_types for f in target):
+        return None
+    return [f.db_type(connection).split("(")[0] for f in fields]
+
+
 def _max_rows(connection: Any, fields: list[Any], objs: list[Any]) -> int:
     """Rows per statement: SQLite's real limit on variables (Django assumes 999, the old
     default, where SQLite 3.32+ allows 32,766), else the backend's."""
@@ -123,19 +136,30 @@ def bulk_insert(model: type[models.Model], objs: Sequence[models.Model], *, batc
             row.append(converted)
         rows.append(row)
     ops = connection.ops
-    size = max(1, min(batch_size, _max_rows(connection, fields, objs)))
     columns = ", ".join(ops.quote_name(f.column) for f in fields)
-    one = f"({', '.join(['%s'] * len(fields))})"
     returning, _params = ops.return_insert_columns([model._meta.pk])
-    head = f"INSERT INTO {ops.quote_name(model._meta.db_table)} ({columns}) VALUES "  # noqa: S608  (names from the model)
+    head = f"INSERT INTO {ops.quote_name(model._meta.db_table)} ({columns}) "
+    unnest = _unnest_types(connection, fields)
+    if unnest is not None:
+        # PostgreSQL: one array per column (as Django's bulk_create does): a short statement,
+        # where psycopg would otherwise parse one with a placeholder per value each time.
+        size = max(1, batch_size)
+        arrays = ", ".join(f"(%s)::{db_type}[]" for db_type in unnest)
+        statement = f"{head}SELECT * FROM UNNEST({arrays}) {returning}"  # noqa: S608  (names from the model)
+    else:
+        size = max(1, min(batch_size, _max_rows(connection, fields, objs)))
+        one = f"({', '.join(['%s'] * len(fields))})"
     statements: dict[int, str] = {}
     with transaction.atomic(using=using, savepoint=False), connection.cursor() as cursor:
         for start in range(0, len(rows), size):
             chunk = rows[start : start + size]
-            sql = statements.get(len(chunk))
-            if sql is None:
-                sql = statements[len(chunk)] = f"{head}{', '.join([one] * len(chunk))} {returning}"
-            cursor.execute(sql, [value for row in chunk for value in row])
+            if unnest is not None:
+                cursor.execute(statement, [list(column) for column in zip(*chunk, strict=True)])
+            else:
+                sql = statements.get(len(chunk))
+                if sql is None:
+                    sql = statements[len(chunk)] = f"{head}VALUES {', '.join([one] * len(chunk))} {returning}"
+                cursor.execute(sql, [value for row in chunk for value in row])
             ids = [row[0] for row in cursor.fetchall()]
             if len(ids) != len(chunk):
                 raise RuntimeError(f"{model.__name__}: the insert returned {len(ids)} ids for {len(chunk)} rows")
