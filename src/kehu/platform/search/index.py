@@ -6,9 +6,6 @@ from __future__ import annotations
 
 import itertools
 import logging
-import multiprocessing
-import os
-import threading
 import time
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -19,18 +16,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import FieldDoesNotExist
-from django.db import connection, connections, models, transaction
+from django.db import connection, models, transaction
 from django.db.models.base import ModelState
 from django.db.models.signals import post_migrate, post_save
 from django.dispatch import receiver
 from django.utils import timezone
 from django_tasks import task
 
-from kehu.platform import events
+from kehu.platform import events, processes
 from kehu.platform.customfields.definitions import definitions
 from kehu.platform.fields import EncryptedField
 from kehu.platform.models import CustomField, SearchDocument
-from kehu.platform.processes import die_with_parent
 from kehu.platform.records import RecordType, registry, related_model
 from kehu.platform.search.text import clean, pinyin_keys, short_terms
 
@@ -619,44 +615,19 @@ def _value_documents(rt: RecordType, plan: Plan, definitions: Sequence[Any], obj
     return [_document_values(rt, plan, obj, definitions, tags.get(obj.pk, [])) for obj in objs]
 
 
-def _forget_connections() -> None:
-    """In a worker process just forked: end with the parent (``die_with_parent``), leave the
-    parent's database connections alone (a SQLite handle must not be used, nor closed, across a
-    fork) and open new ones."""
-    die_with_parent()
-    for conn in connections.all(initialized_only=True):
-        conn.connection = None
-
-
 @dataclass
 class _Pool:
     executor: ProcessPoolExecutor
     workers: int
 
 
-def _cpus() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
-
-
-def _fork_pool(workers: int) -> ProcessPoolExecutor | None:
-    """``workers`` forked processes with database connections of their own, or None where
-    processes cannot be forked or a transaction is open (they could not see its records)."""
-    if connection.in_atomic_block or "fork" not in multiprocessing.get_all_start_methods():
-        return None
-    executor = ProcessPoolExecutor(
-        workers, mp_context=multiprocessing.get_context("fork"), initializer=_forget_connections
-    )
-    executor.submit(int).result()  # forks every worker now, before this process opens a transaction
-    return executor
-
-
 def _document_pool(workers: int | None) -> _Pool | None:
     """Processes that build documents while this one writes them: ``workers`` of them (default:
     the CPUs this process may use, at most ``MAX_WORKERS``), or None to build them here — one
-    CPU, or no pool to be had (``_fork_pool``)."""
+    CPU, or no pool to be had (``processes.fork_pool``)."""
     if workers is None:
-        workers = min(_cpus(), MAX_WORKERS)
-    executor = _fork_pool(workers) if workers >= 2 else None
+        workers = min(processes.cpus(), MAX_WORKERS)
+    executor = processes.fork_pool(workers) if workers >= 2 else None
     return _Pool(executor, workers) if executor is not None else None
 
 
@@ -717,11 +688,9 @@ def background_indexing() -> Iterator[bool]:
     """Within the block, records created in bulk (``record_bulk_create``) are indexed by a
     forked process after each commit, in parallel with this one (an import); the block ends
     once they all are. Yields whether that is so: not with one CPU, nor inside a transaction
-    (nothing would commit before the block ends), nor where processes cannot be forked or
-    other threads run — then records are indexed here as usual."""
-    # Forked from a process running other threads (a web server's), the child could inherit a
-    # lock one of them held, for ever: only a single-threaded process (a task worker, the CLI).
-    executor = _fork_pool(1) if _cpus() >= 2 and threading.active_count() == 1 else None
+    (nothing would commit before the block ends), nor where ``processes.fork_pool`` has
+    none — then records are indexed here as usual."""
+    executor = processes.fork_pool(1) if processes.cpus() >= 2 else None
     if executor is None:
         yield False
         return
