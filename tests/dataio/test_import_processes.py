@@ -2,7 +2,7 @@
 batch after batch (``search.index.background_indexing``): the documents are the ones a reindex
 makes, all written when the import ends, and a failure there leaves the importing process to
 write them. Each batch's rows are prepared by another process while the batch before is written
-(``engine._preparing``): the outcome is the one of preparing them here."""
+(``engine._prepared``): the outcome is the one of preparing them here."""
 
 from __future__ import annotations
 

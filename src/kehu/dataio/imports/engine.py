@@ -4,7 +4,7 @@ the rules every write path shares (``record_validate``: model validation, the re
 transaction with the job's checkpoint. A batch's rows are converted and checked before its
 transaction opens (``prepare``), so that SQLite's write lock is held only while writing (the
 web and the indexing process write meanwhile) — and by a forked process while the batch before
-is written (``_preparing``), where the record type allows; the new records' search documents are
+is written (``_prepared``), where the record type allows; the new records' search documents are
 written by another process after each commit (``search.index.background_indexing``), all of
 them by the time the job is done.
 
@@ -33,8 +33,7 @@ import logging
 import os
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
-from contextlib import contextmanager
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -756,9 +755,9 @@ def run(job: ImportJob, *, progress: Callable[[ImportJob], None] | None = None) 
             importer = _importer(rt)
             importer.setup(rt, ctx, job)
             rows = itertools.islice(readers.data_rows(path, info, job.sheet), job.processed_rows, None)
-            # rows prepared by one helper process, the new records' documents written by another
-            with _preparing(importer) as prepared_batches, search_index.background_indexing():
-                for batch, prepared in prepared_batches(importer.batches(rows)):
+            # the new records' search documents: written by another process, batch after batch
+            with search_index.background_indexing():
+                for batch, prepared in _prepared(importer, importer.batches(rows)):
                     status = ImportJob.objects.filter(pk=job.pk).values_list("status", flat=True).first()
                     if status != ImportStatus.RUNNING:  # cancelled meanwhile
                         job.refresh_from_db()
@@ -794,22 +793,18 @@ _forked_importer: GenericImporter | None = None  # the importer a preparing proc
 
 
 def _prepare_forked(batch: Batch) -> list[Row]:
-    """In the process ``_preparing`` forked: prepare a batch with the importer it was forked with."""
+    """In the process ``_prepared`` forked: prepare a batch with the importer it was forked with."""
     if _forked_importer is None:
         raise RuntimeError("no importer in this process")
     return _forked_importer.prepare(batch)
 
 
-Prepared = Callable[[Iterator[Batch]], Iterator[tuple[Batch, list[Row]]]]
-
-
-@contextmanager
-def _preparing(importer: GenericImporter) -> Iterator[Prepared]:
-    """Within the block, a function giving batches with their rows prepared
-    (``GenericImporter.prepare``): each one by a forked process while the caller writes the one
-    before (the file read one batch ahead), where the importer allows it (``pipelined``) and a
-    helper can be had (``processes.fork_pool``, two CPUs); else here, one after the other. Enter
-    it before any other helper pool: it forks at once, while this process runs one thread."""
+def _prepared(importer: GenericImporter, batches: Iterator[Batch]) -> Iterator[tuple[Batch, list[Row]]]:
+    """The batches with their rows prepared (``GenericImporter.prepare``): each one by a
+    forked process while the caller writes the one before (the file read one batch ahead),
+    where the importer allows it (``pipelined``) and a helper can be had
+    (``processes.fork_pool``, two CPUs); else here, one after the other. A batch its process
+    failed to prepare is prepared here."""
     global _forked_importer
     executor = None
     if importer.pipelined() and processes.cpus() >= 2:
@@ -819,19 +814,9 @@ def _preparing(importer: GenericImporter) -> Iterator[Prepared]:
         finally:
             _forked_importer = None
     if executor is None:
-        yield lambda batches: ((batch, importer.prepare(batch)) for batch in batches)
+        for batch in batches:
+            yield batch, importer.prepare(batch)
         return
-    try:
-        yield lambda batches: _prepared(importer, batches, executor)
-    finally:
-        executor.shutdown(cancel_futures=True)
-
-
-def _prepared(
-    importer: GenericImporter, batches: Iterator[Batch], executor: ProcessPoolExecutor
-) -> Iterator[tuple[Batch, list[Row]]]:
-    """``_preparing``'s batches prepared by its process, in order; one it failed to prepare is
-    prepared here."""
 
     def result(batch: Batch, future: Future[list[Row]]) -> tuple[Batch, list[Row]]:
         try:
@@ -840,13 +825,16 @@ def _prepared(
             log.exception("preparing an import batch in another process failed; preparing it here")
             return batch, importer.prepare(batch)
 
-    ahead: deque[tuple[Batch, Future[list[Row]]]] = deque()
-    for batch in batches:
-        ahead.append((batch, executor.submit(_prepare_forked, batch)))
-        if len(ahead) > 1:
+    try:
+        ahead: deque[tuple[Batch, Future[list[Row]]]] = deque()
+        for batch in batches:
+            ahead.append((batch, executor.submit(_prepare_forked, batch)))
+            if len(ahead) > 1:
+                yield result(*ahead.popleft())
+        while ahead:
             yield result(*ahead.popleft())
-    while ahead:
-        yield result(*ahead.popleft())
+    finally:
+        executor.shutdown(cancel_futures=True)
 
 
 def _run_batch(job: ImportJob, importer: GenericImporter, batch: Batch, rows: list[Row]) -> None:
