@@ -3,10 +3,9 @@ the rules every write path shares (``record_validate``: model validation, the re
 ``prepare`` hook, custom fields, ownership), finds duplicates and writes each batch in one
 transaction with the job's checkpoint. A batch's rows are converted and checked before its
 transaction opens (``prepare``), so that SQLite's write lock is held only while writing (the
-web and the indexing process write meanwhile) — and by a forked process while the batch before
-is written (``_prepared``), where the record type allows; the new records' search documents are
-written by another process after each commit (``search.index.background_indexing``), all of
-them by the time the job is done.
+web and the indexing process write meanwhile); the new records' search documents are written by
+another process after each commit (``search.index.background_indexing``), all of them by the
+time the job is done.
 
 Per batch: one query per relation column to resolve record numbers and names, one ``IN``
 query per duplicate key (blind indexes of phones and emails, record numbers), the new records
