@@ -30,9 +30,8 @@ from __future__ import annotations
 import itertools
 import logging
 import os
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,7 +47,7 @@ from kehu.dataio import matching
 from kehu.dataio.imports import convert, readers
 from kehu.dataio.imports import mapping as import_mapping
 from kehu.dataio.imports.models import ImportJob, ImportRejectedRow, ImportStatus, MatchOn, OnDuplicate
-from kehu.platform import crypto, processes
+from kehu.platform import crypto
 from kehu.platform import services as record_services
 from kehu.platform.access import require, visible_to
 from kehu.platform.context import Context, Source
@@ -201,16 +200,6 @@ class GenericImporter:
     def _title_field(rt: RecordType) -> str:
         names = {f.name for f in rt.model._meta.concrete_fields}
         return next((name for name in (rt.search_title, "name", "title") if name in names), "")
-
-    def pipelined(self) -> bool:
-        """Whether a batch may be prepared (``prepare``) by another process while the batch
-        before it is written: not when a row's checks need the rows written before it — a
-        unique field or constraint besides the record number (the check of batch N+1 would
-        not see batch N's records)."""
-        opts = self.rt.model._meta
-        if opts.unique_together or any(isinstance(c, models.UniqueConstraint) for c in opts.constraints):
-            return False
-        return not any(f.unique and not f.primary_key and f.name != "number" for f in opts.concrete_fields)
 
     def batches(self, rows: Iterator[tuple[int, list[Any]]]) -> Iterator[list[tuple[int, list[Any]]]]:
         while True:
@@ -756,12 +745,12 @@ def run(job: ImportJob, *, progress: Callable[[ImportJob], None] | None = None) 
             rows = itertools.islice(readers.data_rows(path, info, job.sheet), job.processed_rows, None)
             # the new records' search documents: written by another process, batch after batch
             with search_index.background_indexing():
-                for batch, prepared in _prepared(importer, importer.batches(rows)):
+                for batch in importer.batches(rows):
                     status = ImportJob.objects.filter(pk=job.pk).values_list("status", flat=True).first()
                     if status != ImportStatus.RUNNING:  # cancelled meanwhile
                         job.refresh_from_db()
                         return job
-                    _run_batch(job, importer, batch, prepared)
+                    _run_batch(job, importer, batch)
                     if progress is not None:
                         progress(job)
             if not job.dry_run:  # after a kill: the records committed before it, not yet indexed
@@ -786,61 +775,12 @@ def run(job: ImportJob, *, progress: Callable[[ImportJob], None] | None = None) 
     return job
 
 
-Batch = list[tuple[int, list[Any]]]
-
-_forked_importer: GenericImporter | None = None  # the importer a preparing process has
-
-
-def _prepare_forked(batch: Batch) -> list[Row]:
-    """In the process ``_prepared`` forked: prepare a batch with the importer it was forked with."""
-    if _forked_importer is None:
-        raise RuntimeError("no importer in this process")
-    return _forked_importer.prepare(batch)
-
-
-def _prepared(importer: GenericImporter, batches: Iterator[Batch]) -> Iterator[tuple[Batch, list[Row]]]:
-    """The batches with their rows prepared (``GenericImporter.prepare``): each one by a
-    forked process while the caller writes the one before (the file read one batch ahead),
-    where the importer allows it (``pipelined``) and a helper can be had
-    (``processes.fork_pool``, two CPUs); else here, one after the other. A batch its process
-    failed to prepare is prepared here."""
-    global _forked_importer
-    executor = None
-    if importer.pipelined() and processes.cpus() >= 2:
-        _forked_importer = importer  # forked with it
-        try:
-            executor = processes.fork_pool(1)
-        finally:
-            _forked_importer = None
-    if executor is None:
-        for batch in batches:
-            yield batch, importer.prepare(batch)
-        return
-
-    def result(batch: Batch, future: Future[list[Row]]) -> tuple[Batch, list[Row]]:
-        try:
-            return batch, future.result()
-        except Exception:
-            log.exception("preparing an import batch in another process failed; preparing it here")
-            return batch, importer.prepare(batch)
-
-    try:
-        ahead: deque[tuple[Batch, Future[list[Row]]]] = deque()
-        for batch in batches:
-            ahead.append((batch, executor.submit(_prepare_forked, batch)))
-            if len(ahead) > 1:
-                yield result(*ahead.popleft())
-        while ahead:
-            yield result(*ahead.popleft())
-    finally:
-        executor.shutdown(cancel_futures=True)
-
-
-def _run_batch(job: ImportJob, importer: GenericImporter, batch: Batch, rows: list[Row]) -> None:
-    """One batch, its rows prepared: in one transaction its records, rejected rows and the
+def _run_batch(job: ImportJob, importer: GenericImporter, batch: list[tuple[int, list[Any]]]) -> None:
+    """One batch: its rows prepared, then in one transaction its records, rejected rows and the
     job's checkpoint."""
     from kehu.dataio.imports.services import ROW_PURPOSE
 
+    rows = importer.prepare(batch)
     with transaction.atomic():
         outcome = importer.run_batch(rows)
         if outcome.rejected:

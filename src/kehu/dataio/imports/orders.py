@@ -108,9 +108,6 @@ class OrderImporter(GenericImporter):
                 found.setdefault(word, []).append(product)
         return found
 
-    def pipelined(self) -> bool:
-        return False  # preparing is reading the cells: nothing to gain
-
     def prepare(self, batch: list[tuple[int, list[Any]]]) -> list[Row]:
         return self.read_rows(batch)  # an order is checked as a whole, with its lines, when written
 

@@ -1,8 +1,6 @@
-"""An import's helper processes. Its new records are indexed for search by another process,
-batch after batch (``search.index.background_indexing``): the documents are the ones a reindex
-makes, all written when the import ends, and a failure there leaves the importing process to
-write them. Each batch's rows are prepared by another process while the batch before is written
-(``engine._prepared``): the outcome is the one of preparing them here."""
+"""An import's new records are indexed for search by another process, batch after batch
+(``search.index.background_indexing``): the documents are the ones a reindex makes, all written
+when the import ends, and a failure there leaves the importing process to write them."""
 
 from __future__ import annotations
 
@@ -16,12 +14,11 @@ from django.db import connection
 
 from kehu.customers.models import Customer
 from kehu.customers.records import CUSTOMER
-from kehu.dataio.imports import engine
 from kehu.dataio.imports.models import ImportStatus
 from kehu.platform import search
 from kehu.platform.models import SearchDocument
 from kehu.platform.search import index
-from tests.dataio.import_support import csv_bytes, rejected, run
+from tests.dataio.import_support import csv_bytes, run
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),  # the indexing process sees committed records only
@@ -103,64 +100,3 @@ def test_documents_the_other_process_failed_to_write_are_written_by_the_import(
     assert len(documents()) == 90
     fts_integrity_check()
     assert sum("indexing them here" in record.getMessage() for record in caplog.records) == 3
-
-
-def _mixed(prefix: str, mobile: str, count: int) -> bytes:
-    """Good rows, bad ones (a bad phone, no name, an unknown industry) and tags, some new."""
-    lines: list[list[Any]] = [["客户名称", "手机号码", "所属行业", "标签"]]
-    for i in range(count):
-        name = "" if i % 23 == 7 else f"{prefix}贸易{i}"
-        phone = "12345" if i % 17 == 5 else f"{mobile}1234{i:04d}"
-        industry = "不存在的行业" if i % 29 == 11 else "制造业"
-        lines.append([name, phone, industry, ["重点", "新客户", f"{prefix}批次{i // 50}", ""][i % 4]])
-    return csv_bytes(lines)
-
-
-def _outcome(job: Any, prefix: str) -> tuple[Any, ...]:
-    records = Customer.objects.filter(name__startswith=prefix).order_by("number")
-    return (
-        (job.status, job.created_count, job.rejected_count, job.skipped_count, job.processed_rows),
-        rejected(job),
-        [
-            (c.name.removeprefix(prefix), c.phone[-4:], c.industry, sorted(t.name.removeprefix(prefix) for t in tags))
-            for c in records
-            for tags in [c.tags.all()]
-        ],
-    )
-
-
-def test_rows_prepared_by_another_process_import_as_they_do_prepared_here(
-    rep: Any, settings: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    settings.KEHU_IMPORT_BATCH_SIZE = 40
-    monkeypatch.setattr(engine.GenericImporter, "pipelined", lambda self: False)
-    here = run(rep, _mixed("甲", "139", 170), configure={"match_on": ["phone"]})
-    expected = _outcome(here, "甲")
-    monkeypatch.undo()
-    prepared_here: list[int] = []
-    prepare = engine.GenericImporter.prepare
-
-    def counted(self: engine.GenericImporter, batch: Any) -> Any:
-        prepared_here.append(os.getpid())  # in the forked process: its own copy of the list
-        return prepare(self, batch)
-
-    monkeypatch.setattr(engine.GenericImporter, "prepare", counted)
-
-    job = run(rep, _mixed("乙", "138", 170), configure={"match_on": ["phone"]})
-
-    assert prepared_here == []  # every batch prepared by the other process
-    assert _outcome(job, "乙") == expected
-    assert expected[0] == ("done", 170 - len(expected[1]), len(expected[1]), 0, 170)
-    assert len(expected[1]) > 10
-
-
-def test_an_import_of_a_type_with_a_unique_field_prepares_its_rows_here() -> None:
-    from kehu.dataio.imports.orders import OrderImporter
-    from kehu.platform.records import registry
-
-    importer = engine.GenericImporter()
-    importer.rt = registry["customer"]
-    assert importer.pipelined()
-    importer.rt = registry["product"]  # a unique code: batch N+1's check must see batch N
-    assert not importer.pipelined()
-    assert not OrderImporter().pipelined()
