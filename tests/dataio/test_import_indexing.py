@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
-import os
 from typing import Any
 
 import pytest
@@ -15,7 +14,7 @@ from django.db import connection
 from kehu.customers.models import Customer
 from kehu.customers.records import CUSTOMER
 from kehu.dataio.imports.models import ImportStatus
-from kehu.platform import search
+from kehu.platform import processes, search
 from kehu.platform.models import SearchDocument
 from kehu.platform.search import index
 from tests.dataio.import_support import csv_bytes, run
@@ -23,7 +22,7 @@ from tests.dataio.import_support import csv_bytes, run
 pytestmark = [
     pytest.mark.django_db(transaction=True),  # the indexing process sees committed records only
     pytest.mark.skipif(
-        len(os.sched_getaffinity(0)) < 2 or "fork" not in multiprocessing.get_all_start_methods(),
+        processes.cpus() < 2 or "fork" not in multiprocessing.get_all_start_methods(),
         reason="indexing in another process needs two CPUs and fork()",
     ),
 ]

@@ -325,8 +325,8 @@ def index_missing(rt: RecordType, *, created_by: Any, since: Any) -> int:
     """Index the records of ``rt`` that ``created_by`` created since ``since`` and that have no
     document: those of an import whose process was killed after committing a batch and before
     its documents were written (``background_indexing``). Returns the documents written."""
-    indexed = SearchDocument.objects.filter(record_type=rt.key).values("record_id")
-    missing = rt.model.objects.filter(created_by=created_by, created_at__gte=since).exclude(pk__in=indexed)
+    indexed = SearchDocument.objects.filter(record_type=rt.key, record_id=models.OuterRef("pk"))
+    missing = rt.model.objects.filter(created_by=created_by, created_at__gte=since).filter(~models.Exists(indexed))
     return index_records(rt, list(missing.values_list("pk", flat=True)), dependents=False)
 
 
