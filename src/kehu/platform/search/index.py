@@ -187,10 +187,10 @@ def _store(rt: RecordType, records: Iterable[Any], custom_definitions: Sequence[
 
 
 def _write_rows(rows: Sequence[tuple[Any, ...]], *, unless_newer: bool = False) -> None:
-    """Write documents (``_document_values`` and the time): one multi-row statement, no
-    model instances. An upsert, so two transactions indexing the same record at once both
-    succeed (the later state wins). ``unless_newer``: keep a document indexed after the rows'
-    time (made from a later state). On SQLite: ``_sqlite_write``."""
+    """Write documents (``_document_values`` and the time) in a few statements, no model
+    instances: an upsert, so two transactions indexing the same record at once both succeed
+    (the later state wins). ``unless_newer``: keep a document indexed after the rows' time
+    (made from a later state). On SQLite: ``_sqlite_write``."""
     if not rows:
         return
     if connection.vendor == "sqlite":
