@@ -487,7 +487,7 @@ def record_bulk_create(
             changes = {name: [None, value] for name, value in values.items() if not _empty(value)}
             entries.append(audit_log.entry_for(ctx, AuditAction.CREATE, obj, changes=changes, extra=audit_extra))
         for through, rows in links.items():
-            through.objects.bulk_create(rows, batch_size=1000)
+            bulk_insert(through, rows)
         bulk_insert(AuditEntry, entries)
         if rt.after_bulk_create is not None:
             rt.after_bulk_create(objs, ctx)
