@@ -9,7 +9,6 @@ import multiprocessing
 from typing import Any
 
 import pytest
-from django.db import connection
 
 from kehu.customers.models import Customer
 from kehu.customers.records import CUSTOMER
@@ -18,6 +17,7 @@ from kehu.platform import processes, search
 from kehu.platform.models import SearchDocument
 from kehu.platform.search import index
 from tests.dataio.import_support import csv_bytes, run
+from tests.search_support import assert_fts_in_step
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),  # the indexing process sees committed records only
@@ -45,15 +45,6 @@ def documents() -> list[tuple[Any, ...]]:
     return list(SearchDocument.objects.order_by("record_type", "record_id").values_list(*columns))
 
 
-def fts_integrity_check() -> None:
-    if connection.vendor == "sqlite":
-        with connection.cursor() as cursor:  # rank 1: compare with the content ("malformed" when not)
-            cursor.execute("INSERT INTO platform_search_fts(platform_search_fts, rank) VALUES ('integrity-check', 1)")
-            cursor.execute(
-                "INSERT INTO platform_search_terms(platform_search_terms, rank) VALUES ('integrity-check', 1)"
-            )
-
-
 def test_an_import_has_another_process_write_the_documents_a_reindex_makes(
     rep: Any, settings: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -74,7 +65,7 @@ def test_an_import_has_another_process_write_the_documents_a_reindex_makes(
     assert submitted == [("customer", 50), ("customer", 50), ("customer", 30)]
     written = documents()
     assert len(written) == 130
-    fts_integrity_check()
+    assert_fts_in_step()
     hits = search.search(rep, "茶叶贸易有限公司129")
     assert [hit.title for group in hits for hit in group.hits][:1] == ["杭州西湖茶叶贸易有限公司129"]
     search.index_records(CUSTOMER, Customer.objects.values_list("pk", flat=True))
@@ -97,5 +88,5 @@ def test_documents_the_other_process_failed_to_write_are_written_by_the_import(
     assert job.status == ImportStatus.DONE
     assert job.created_count == 90
     assert len(documents()) == 90
-    fts_integrity_check()
+    assert_fts_in_step()
     assert sum("indexing them here" in record.getMessage() for record in caplog.records) == 3

@@ -19,6 +19,7 @@ from kehu.platform.models import SearchDocument, Tag, TimelineEntry
 from kehu.platform.records import registry
 from kehu.platform.search import index
 from kehu.platform.tags.services import through_table
+from tests.search_support import assert_fts_in_step
 
 pytestmark = pytest.mark.django_db
 
@@ -88,12 +89,7 @@ def test_a_bulk_built_search_index_holds_and_answers_what_the_per_type_rebuild_d
     assert bulk_answers == _by_record(_answers(admin))
     assert not SearchDocument.objects.filter(record_type="customer", record_id=first.pk).exists()
     assert "重点 VIP" in SearchDocument.objects.get(record_type="customer", record_id=second.pk).body
-    if connection.vendor == "sqlite":
-        with connection.cursor() as cursor:  # raises if the FTS5 tables disagree with the documents
-            cursor.execute("INSERT INTO platform_search_fts(platform_search_fts, rank) VALUES ('integrity-check', 1)")
-            cursor.execute(
-                "INSERT INTO platform_search_terms(platform_search_terms, rank) VALUES ('integrity-check', 1)"
-            )
+    assert_fts_in_step()
 
 
 def _in_order() -> list[tuple[Any, ...]]:

@@ -23,6 +23,7 @@ from kehu.platform import search, services
 from kehu.platform.context import Context
 from kehu.platform.models import CustomField, SearchDocument
 from kehu.platform.search.index import Plan, _document_values, _write_rows
+from tests.search_support import assert_fts_in_step
 
 
 def found(user: Any, text: str, **options: Any) -> dict[str, list[str]]:
@@ -563,9 +564,7 @@ def test_sqlite_full_text_tables_stay_in_step_with_the_documents(
         unless_newer=True,
     )
 
-    with connection.cursor() as cursor:  # rank 1: compare with the content ("malformed" when not)
-        cursor.execute("INSERT INTO platform_search_fts(platform_search_fts, rank) VALUES ('integrity-check', 1)")
-        cursor.execute("INSERT INTO platform_search_terms(platform_search_terms, rank) VALUES ('integrity-check', 1)")
+    assert_fts_in_step()
     assert customers(rep, "李四") == ["李四科技"]
     assert customers(rep, "张三") == customers(rep, "旧名字") == []
     assert customers(rep, "赵六") == ["赵六商贸"]  # the new document (the record itself still says 赵五)

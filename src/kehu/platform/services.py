@@ -202,9 +202,7 @@ def record_create(rt: RecordType, *, ctx: Context, data: Data) -> Any:
         _save_m2m(obj)
         if tags is not None:
             record_tags.apply_to_record(rt, ctx, obj, tags)
-        values = audit_log.snapshot(obj, audited)
-        changes = {name: [None, value] for name, value in values.items() if not _empty(value)}
-        audit_log.audit(ctx, AuditAction.CREATE, obj, changes=changes)
+        audit_log.audit(ctx, AuditAction.CREATE, obj, changes=_created_changes(audit_log.snapshot(obj, audited)))
         if rt.after_save is not None:
             rt.after_save(obj, ctx, True)
         publish(_event("record.created", rt, obj, ctx))
@@ -384,9 +382,14 @@ def record_bulk_update(rt: RecordType, *, ctx: Context, objs: Iterable[Any], dat
     return len(changed_objs)
 
 
-def _empty(value: Any) -> bool:
-    """None, "", [] or {}: a value a created record's audit entry leaves out (0 and False stay)."""
-    return not value and (value is None or value == "" or value == [] or value == {})
+def _created_changes(values: dict[str, Any]) -> dict[str, list[Any]]:
+    """A created record's audit changes: ``[None, value]`` for each value but the empty ones
+    (None, "", [], {}; 0 and False stay)."""
+    return {
+        name: [None, value]
+        for name, value in values.items()
+        if value or not (value is None or value == "" or value == [] or value == {})
+    }
 
 
 def _cache_related(rt: RecordType, objs: Sequence[Any], names: Iterable[str]) -> None:
@@ -484,7 +487,7 @@ def record_bulk_create(
                 rows = links.setdefault(through, [])
                 rows.extend(through(**{f"{source}_id": obj.pk, f"{target}_id": item.pk}) for item in targets)
                 values[name] = audit_log.sorted_names(targets)
-            changes = {name: [None, value] for name, value in values.items() if not _empty(value)}
+            changes = _created_changes(values)
             entries.append(audit_log.entry_for(ctx, AuditAction.CREATE, obj, changes=changes, extra=audit_extra))
         for through, rows in links.items():
             bulk_insert(through, rows)
