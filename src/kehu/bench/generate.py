@@ -27,10 +27,10 @@ from typing import Any
 
 from django.contrib.auth.hashers import make_password
 from django.db import connection, models, transaction
-from django.db.models.base import ModelState
 from django.utils import timezone
 
 from kehu.platform.bulk_insert import bulk_insert
+from kehu.platform.instances import unsaved
 
 SCALES = {"small": 10_000, "medium": 100_000, "large": 1_000_000}
 CHUNK = 5_000  # customers per transaction; related rows follow their customers' chunk
@@ -372,43 +372,22 @@ def _generation_session() -> Iterator[None]:
             cursor.execute(f"PRAGMA cache_size = {before}")
 
 
-_defaults: dict[type[models.Model], tuple[dict[str, Any], list[models.Field], frozenset[str]]] = {}
-
-
 def _unsaved(model: type[models.Model], rows: list[dict[str, Any]]) -> list[models.Model]:
     """``[model(**row) for row in rows]`` for rows of field values by attname, without
-    ``Model.__init__``'s per-field work (a third of the time of writing a record): the same
-    instance — every other field at its default (a callable default called per instance),
-    unsaved. Kehu's models have no ``pre_init``/``post_init`` receivers."""
-    if model not in _defaults:
-        fixed: dict[str, Any] = {}
-        computed: list[models.Field] = []
-        for model_field in model._meta.concrete_fields:
-            if model_field.has_default() or model_field.has_db_default():  # type: ignore[attr-defined]
-                computed.append(model_field)
-            else:
-                fixed[model_field.attname] = model_field.get_default()
-        _defaults[model] = (fixed, computed, frozenset(f.attname for f in model._meta.concrete_fields))
-    fixed, computed, attnames = _defaults[model]
-    objs = []
-    for row in rows:
-        if not row.keys() <= attnames:
-            raise ValueError(f"{model.__name__}: not field attnames: {sorted(row.keys() - attnames)}")
-        values = dict(fixed)
-        for model_field in computed:
-            if model_field.attname not in row:
-                values[model_field.attname] = model_field.get_default()
-        values.update(row)
-        for name, value in row.items():
-            # In UTC, as a record reads back (the same instant): its timeline entries can be
-            # made from the instance in hand (``timeline.write_created`` checks it).
-            if type(value) is datetime and value.tzinfo is not UTC:
-                values[name] = value.astimezone(UTC)
-        obj = model.__new__(model)
-        obj.__dict__.update(values)
-        obj._state = ModelState()
-        objs.append(obj)
-    return objs
+    ``Model.__init__``'s per-field work (a third of the time of writing a record; see
+    ``instances.unsaved``), the dates and times in UTC as a record reads back (the same instant):
+    its timeline entries can then be made from the instance in hand (``timeline.write_created``
+    checks it)."""
+    return [
+        unsaved(
+            model,
+            **{
+                name: value.astimezone(UTC) if type(value) is datetime and value.tzinfo is not UTC else value
+                for name, value in row.items()
+            },
+        )
+        for row in rows
+    ]
 
 
 class Generator:

@@ -26,6 +26,7 @@ from kehu.platform.context import Context, Source
 from kehu.platform.errors import NotVisible, StaleVersion
 from kehu.platform.events import Event, publish
 from kehu.platform.fields import encrypted_fields
+from kehu.platform.instances import unsaved
 from kehu.platform.models import AuditAction
 
 TIMELINE_KIND = "lifecycle"
@@ -291,12 +292,14 @@ def record_first_stages(ctx: Context, customers: Sequence[Customer]) -> list[Lif
     return bulk_insert(
         LifecycleTransition,
         [
-            LifecycleTransition(  # by id: assigning related instances costs more than the insert
+            unsaved(  # by id: assigning related instances costs more than the insert
+                LifecycleTransition,
                 customer_id=customer.pk,
                 from_stage_id=None,
                 to_stage_id=str(customer.stage_id),
                 actor_id=ctx.user.pk,
                 source=ctx.source,
+                at=customer.created_at or timezone.now(),  # created_at: one value per batch
             )
             for customer in customers
         ],

@@ -13,6 +13,7 @@ from django.contrib.auth import user_logged_in, user_logged_out, user_login_fail
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.dispatch import receiver
+from django.utils import timezone
 
 from kehu.platform.context import Context, Source, client_ip
 from kehu.platform.customfields.values import snapshot as custom_snapshot
@@ -24,6 +25,7 @@ from kehu.platform.fields import (
     seal_custom_value,
     seal_value,
 )
+from kehu.platform.instances import unsaved
 from kehu.platform.models import AuditAction, AuditEntry
 
 if TYPE_CHECKING:
@@ -131,10 +133,14 @@ def entry_for(
     *,
     changes: dict[str, Any] | None = None,
     extra: dict[str, Any] | None = None,
+    at: datetime.datetime | None = None,
 ) -> AuditEntry:
-    """An unsaved entry, for callers that write many at once with ``bulk_create``."""
+    """An unsaved entry, for callers that write many at once with ``bulk_insert`` (``at``:
+    the moment of their change, one value for a batch; default now)."""
     user = ctx.user if getattr(ctx.user, "is_authenticated", False) else None
-    return AuditEntry(
+    return unsaved(
+        AuditEntry,
+        at=at or timezone.now(),
         actor=user,
         actor_label=user.get_username() if user else "",
         source=ctx.source,

@@ -23,6 +23,7 @@ from kehu.platform.context import Context, Source
 from kehu.platform.errors import NotVisible, StaleVersion
 from kehu.platform.events import WRITTEN, Event, publish, publish_many
 from kehu.platform.fields import sync_blind_indexes
+from kehu.platform.instances import unsaved
 from kehu.platform.models import AuditAction, AuditEntry
 from kehu.platform.numbering import next_number, next_numbers
 from kehu.platform.records import RecordType, registry, related_model
@@ -485,10 +486,12 @@ def record_bulk_create(
                 through = field.remote_field.through  # type: ignore[union-attr]
                 source, target = field.m2m_field_name(), field.m2m_reverse_field_name()  # type: ignore[attr-defined]
                 rows = links.setdefault(through, [])
-                rows.extend(through(**{f"{source}_id": obj.pk, f"{target}_id": item.pk}) for item in targets)
+                rows.extend(unsaved(through, **{f"{source}_id": obj.pk, f"{target}_id": item.pk}) for item in targets)
                 values[name] = audit_log.sorted_names(targets)
             changes = _created_changes(values)
-            entries.append(audit_log.entry_for(ctx, AuditAction.CREATE, obj, changes=changes, extra=audit_extra))
+            entries.append(
+                audit_log.entry_for(ctx, AuditAction.CREATE, obj, changes=changes, extra=audit_extra, at=now)
+            )
         for through, rows in links.items():
             bulk_insert(through, rows)
         bulk_insert(AuditEntry, entries)

@@ -24,11 +24,11 @@ from typing import Any
 
 from django.db import models, transaction
 from django.db.models import Q
-from django.db.models.base import ModelState
 
 from kehu.platform.bulk_insert import bulk_insert
 from kehu.platform.events import WRITTEN, Event, subscribe_batch
 from kehu.platform.fields import encrypted_fields
+from kehu.platform.instances import loaded, unsaved
 from kehu.platform.models import TimelineEntry
 from kehu.platform.records import registry
 
@@ -223,53 +223,33 @@ def rebuild(record_type: str, *, batch_size: int = 5000) -> int:
                 origin=TimelineEntry.Origin.RECORD, record_type=record_type, record_id__lte=last
             )
             old.filter(record_id__gte=first).delete()
-            objs = [_instance(model, row) for row in rows]
+            objs = [loaded(model, row) for row in rows]
             for relation in related:
                 found = relation.related_model._base_manager.in_bulk(
                     {getattr(obj, relation.attname) for obj in objs} - {None}
                 )
                 for obj in objs:
                     obj._state.fields_cache[relation.name] = found.get(getattr(obj, relation.attname))
-            entries = [entry for obj in objs for entry in _entries_of(source, obj, new=_new_entry)]
+            entries = [entry for obj in objs for entry in _entries_of(source, obj)]
             written += len(bulk_insert(TimelineEntry, entries, batch_size=batch_size))
     stale = TimelineEntry.objects.filter(origin=TimelineEntry.Origin.RECORD, record_type=record_type)
     stale.exclude(record_id__in=model.objects.values("pk")).delete()
     return written
 
 
-def _instance(model: type[models.Model], values: dict[str, Any]) -> Any:
-    """A model instance holding ``values`` (by attname, as read from the database) made
-    without ``Model.__init__``: what ``Model.from_db`` makes of the row, the fields not read
-    deferred (loaded on access)."""
-    obj = model.__new__(model)
-    obj.__dict__.update(values)
-    state = obj._state = ModelState()
-    state.adding, state.db = False, "default"
-    return obj
-
-
-def _new_entry(**values: Any) -> TimelineEntry:
-    """``TimelineEntry(**values)`` for the keyword arguments ``_entries_of`` passes (every
-    field but the id), without ``Model.__init__``'s per-field work."""
-    entry = TimelineEntry.__new__(TimelineEntry)
-    entry.__dict__["id"] = None
-    entry.__dict__.update(values)
-    entry._state = ModelState()
-    return entry
-
-
 def sources() -> list[Source]:
     return list(_sources.values())
 
 
-def _entries_of(source: Source, obj: Any, *, new: Callable[..., TimelineEntry] = TimelineEntry) -> list[TimelineEntry]:
+def _entries_of(source: Source, obj: Any) -> list[TimelineEntry]:
     subjects = [(key, pk) for key, pk in source.subjects(obj) if pk is not None]
     if not subjects:
         return []
     occurred_at, title, summary = source.occurred_at(obj), source.title(obj)[:255], source.summary(obj) or ""
     actor_id, data = source.actor_id(obj), source.data(obj)
     return [
-        new(
+        unsaved(
+            TimelineEntry,
             subject_type=key,
             subject_id=pk,
             kind=source.kind,

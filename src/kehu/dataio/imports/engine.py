@@ -55,6 +55,7 @@ from kehu.platform.customfields.definitions import by_name as custom_by_name
 from kehu.platform.customfields.definitions import cached as custom_cached
 from kehu.platform.errors import StaleVersion
 from kehu.platform.fields import EncryptedField, lookup_key
+from kehu.platform.instances import unsaved
 from kehu.platform.records import RecordType, registry, related_model
 from kehu.platform.search import index as search_index
 from kehu.platform.tags import services as tag_services
@@ -447,7 +448,7 @@ class GenericImporter:
     def build(self, row: Row) -> None:
         """The unsaved record of a row, checked with ``record_validate``."""
         rt = self.rt
-        obj = rt.model()
+        obj = unsaved(rt.model)
         data = {k: v for k, v in row.data.items() if k not in (import_mapping.NUMBER, import_mapping.TAGS)}
         # Foreign keys hold rows resolved through visible_to (``resolve``), the defaults loaded
         # in ``setup``, the importing user and their team: none is looked up again per row.

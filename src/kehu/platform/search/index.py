@@ -17,7 +17,6 @@ from typing import Any
 
 from django.core.exceptions import FieldDoesNotExist
 from django.db import connection, models, transaction
-from django.db.models.base import ModelState
 from django.db.models.signals import post_migrate, post_save
 from django.dispatch import receiver
 from django.utils import timezone
@@ -26,6 +25,7 @@ from django_tasks import task
 from kehu.platform import events, processes
 from kehu.platform.customfields.definitions import definitions
 from kehu.platform.fields import EncryptedField
+from kehu.platform.instances import loaded
 from kehu.platform.models import CustomField, SearchDocument
 from kehu.platform.records import RecordType, registry, related_model
 from kehu.platform.search.text import clean, pinyin_keys, short_terms
@@ -508,17 +508,6 @@ def optimize() -> None:
 # ---------------------------------------------------------------- filling an empty index at once
 
 
-def _instance(model: type[models.Model], values: dict[str, Any]) -> Any:
-    """A model instance holding ``values`` (by attname, as read from the database), made
-    without ``Model.__init__`` (its per-field work is most of the cost of reading millions of
-    records): what ``Model.from_db`` makes of the same row, the fields not read deferred."""
-    obj = model.__new__(model)
-    obj.__dict__.update(values)
-    state = obj._state = ModelState()
-    state.adding, state.db = False, "default"
-    return obj
-
-
 def _tag_names(rt: RecordType, ids: Sequence[Any]) -> dict[Any, list[str]]:
     """The names of the tags each record of ``ids`` carries, by name (one query per 500)."""
     from kehu.platform.tags.services import through_table
@@ -567,13 +556,13 @@ def _value_batches(
             objs = []
             for row in rows:
                 parent_title = row.pop(parent_path, None) if parent_path else None
-                obj = _instance(model, row)
+                obj = loaded(model, row)
                 if plan.parent is not None and plan.parent_title is not None:
                     parent_id = row[plan.parent.attname]
                     obj._state.fields_cache[plan.parent.name] = (
                         None
                         if parent_id is None
-                        else _instance(parent_model, {parent_pk: parent_id, plan.parent_title.attname: parent_title})
+                        else loaded(parent_model, {parent_pk: parent_id, plan.parent_title.attname: parent_title})
                     )
                 objs.append(obj)
             yield objs
