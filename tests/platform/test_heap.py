@@ -7,7 +7,9 @@ import json
 import os
 import subprocess
 import sys
+import weakref
 from pathlib import Path
+from typing import Any
 
 # Run in a process of its own: the WSGI module set up as gunicorn loads it, then requests.
 PROBE = """
@@ -40,3 +42,42 @@ def test_the_wsgi_application_freezes_what_it_loaded_and_again_after_its_first_r
     assert found["statuses"] == [200] * 12
     assert found["loaded"] > 50_000  # Django, the apps and every view and API module
     assert found["frozen_after"] == [0, 1, 10]  # on loading, after the 1st and the 10th request
+
+
+class Cycle:
+    itself: Any = None
+
+
+def test_bulk_work_freezes_what_is_alive_and_collects_the_young_less_often_for_its_duration() -> None:
+    import gc
+
+    from kehu.platform import heap
+
+    before = gc.get_threshold()
+    assert gc.get_freeze_count() == 0
+    with heap.bulk_work(young=12_345):
+        assert gc.get_freeze_count() > 0
+        assert gc.get_threshold() == (12_345, *before[1:])
+        cycle = Cycle()
+        cycle.itself = cycle
+        gone = weakref.ref(cycle)
+        del cycle
+        gc.collect()
+        assert gone() is None  # the job's own garbage is still collected
+    assert gc.get_threshold() == before
+    assert gc.get_freeze_count() == 0  # given back to the collector
+
+
+def test_bulk_work_leaves_a_process_that_froze_its_heap_frozen() -> None:
+    import gc
+
+    from kehu.platform import heap
+
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        with heap.bulk_work():
+            assert gc.get_freeze_count() == frozen  # nothing more frozen: no collection either
+        assert gc.get_freeze_count() == frozen
+    finally:
+        gc.unfreeze()

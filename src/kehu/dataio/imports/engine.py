@@ -47,7 +47,7 @@ from kehu.dataio import matching
 from kehu.dataio.imports import convert, readers
 from kehu.dataio.imports import mapping as import_mapping
 from kehu.dataio.imports.models import ImportJob, ImportRejectedRow, ImportStatus, MatchOn, OnDuplicate
-from kehu.platform import crypto
+from kehu.platform import crypto, heap
 from kehu.platform import services as record_services
 from kehu.platform.access import require, visible_to
 from kehu.platform.context import Context, Source
@@ -745,7 +745,7 @@ def run(job: ImportJob, *, progress: Callable[[ImportJob], None] | None = None) 
             importer.setup(rt, ctx, job)
             rows = itertools.islice(readers.data_rows(path, info, job.sheet), job.processed_rows, None)
             # the new records' search documents: written by another process, batch after batch
-            with search_index.background_indexing():
+            with search_index.background_indexing(), heap.bulk_work():
                 for batch in importer.batches(rows):
                     status = ImportJob.objects.filter(pk=job.pk).values_list("status", flat=True).first()
                     if status != ImportStatus.RUNNING:  # cancelled meanwhile
