@@ -6,9 +6,10 @@ import decimal
 from typing import Any
 
 import pytest
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Value
 from django.db.models.functions import Upper
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from kehu.customers.models import Customer
@@ -82,3 +83,23 @@ def test_bulk_insert_gives_each_instance_its_own_id_across_chunks(rep: Any) -> N
 
     assert [Customer.all_objects.get(pk=obj.pk).number for obj in objs] == [obj.number for obj in objs]
     assert len({obj.pk for obj in objs}) == 6
+
+
+def test_bulk_insert_raises_the_database_error_django_raises(rep: Any) -> None:
+    Customer.all_objects.bulk_create(_customers(rep, "F"))
+    duplicates = _customers(rep, "F")  # the same numbers: unique
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        bulk_insert(Customer, duplicates)
+
+    assert Customer.all_objects.filter(number__startswith="F-").count() == 3
+
+
+def test_bulk_insert_is_seen_by_what_watches_the_queries(rep: Any) -> None:
+    with CaptureQueriesContext(connection) as watched:
+        bulk_insert(Customer, _customers(rep, "G"))
+
+    inserts = [query["sql"] for query in watched.captured_queries if query["sql"].startswith("INSERT")]
+    assert len(inserts) == 1
+    assert "customers_customer" in inserts[0]
+    assert Customer.all_objects.filter(number__startswith="G-").count() == 3

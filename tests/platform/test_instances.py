@@ -88,3 +88,16 @@ def test_loaded_is_what_from_db_makes_of_the_values(rep: Any, make_customer: Any
     assert not obj._state.adding
     assert obj._state.db == "default"
     assert obj.get_deferred_fields() == Customer.objects.only("id", "name", "stage").get().get_deferred_fields()
+
+
+def test_unsaved_refuses_a_related_instance_of_another_model_as_init_does(rep: Any) -> None:
+    with pytest.raises(ValueError, match="must be a"):
+        unsaved(AuditEntry, content_type=rep)
+    with pytest.raises(ValueError, match="must be a"):
+        AuditEntry(content_type=rep)
+
+
+def test_unsaved_takes_none_for_a_related_instance(rep: Any) -> None:
+    entry = unsaved(AuditEntry, actor=None, action="create")
+    assert entry.actor_id is None
+    assert entry.actor is None

@@ -113,7 +113,8 @@ def bulk_insert(model: type[models.Model], objs: Sequence[models.Model], *, batc
     rows: list[list[Any]] = []
     last: dict[str, tuple[Any, Any]] = {}  # field -> (value, converted) of the previous row
     for obj in objs:
-        obj._prepare_related_fields_for_save(operation_name="bulk_create")  # type: ignore[attr-defined]
+        if obj._state.fields_cache:  # its checks concern cached related instances only
+            obj._prepare_related_fields_for_save(operation_name="bulk_create")  # type: ignore[attr-defined]
         row = []
         for f, attname, kind in steps:
             if kind is _SAME:  # a date and time: rows of a batch share their timestamps
@@ -148,7 +149,11 @@ def bulk_insert(model: type[models.Model], objs: Sequence[models.Model], *, batc
         statement = f"{head}SELECT * FROM UNNEST({arrays}) {returning}"  # noqa: S608  (names from the model)
     else:
         size = max(1, min(batch_size, _max_rows(connection, fields, objs)))
-        one = f"({', '.join(['%s'] * len(fields))})"
+        # SQLite: the statement written with its driver's placeholders and run on its cursor,
+        # unless something watches the queries (a debug cursor, an execute wrapper): Django's
+        # wrapper rewrites a statement's thousands of ``%s`` with a regular expression each time.
+        direct = connection.vendor == "sqlite" and not connection.execute_wrappers and not connection.queries_logged
+        one = f"({', '.join(['?' if direct else '%s'] * len(fields))})"
     statements: dict[int, str] = {}
     with transaction.atomic(using=using, savepoint=False), connection.cursor() as cursor:
         for start in range(0, len(rows), size):
@@ -159,7 +164,12 @@ def bulk_insert(model: type[models.Model], objs: Sequence[models.Model], *, batc
                 sql = statements.get(len(chunk))
                 if sql is None:
                     sql = statements[len(chunk)] = f"{head}VALUES {', '.join([one] * len(chunk))} {returning}"
-                cursor.execute(sql, [value for row in chunk for value in row])
+                params = [value for row in chunk for value in row]
+                if direct:
+                    with connection.wrap_database_errors:
+                        sqlite3.Cursor.execute(cursor.cursor, sql, params)
+                else:
+                    cursor.execute(sql, params)
             ids = [row[0] for row in cursor.fetchall()]
             if len(ids) != len(chunk):
                 raise RuntimeError(f"{model.__name__}: the insert returned {len(ids)} ids for {len(chunk)} rows")

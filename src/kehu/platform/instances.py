@@ -23,7 +23,7 @@ M = TypeVar("M", bound=models.Model)
 class _Plan:
     """What ``__init__`` would set on a new instance of a model, worked out once."""
 
-    __slots__ = ("attnames", "computed", "fixed", "relations")
+    __slots__ = ("attnames", "computed", "fixed", "foreign", "relations")
 
     def __init__(self, model: type[models.Model]) -> None:
         self.fixed: dict[str, Any] = {}  # attname -> a default that is the same every time
@@ -35,12 +35,20 @@ class _Plan:
                 self.fixed[field.attname] = field.get_default()
         self.attnames = frozenset(field.attname for field in model._meta.concrete_fields)
         self.relations = frozenset(field.name for field in model._meta.concrete_fields if field.is_relation)
+        # Plain foreign keys: name -> (attname, the related model, its attname they hold)
+        self.foreign: dict[str, tuple[str, type[models.Model], str]] = {
+            field.name: (field.attname, field.related_model, field.target_field.attname)  # type: ignore[attr-defined, misc]
+            for field in model._meta.concrete_fields
+            if type(field) is models.ForeignKey and isinstance(field.related_model, type)
+        }
 
 
 _plans: dict[type[models.Model], _Plan] = {}
 
 
 def _plain(model: type[models.Model]) -> bool:
+    if not (pre_init.receivers or post_init.receivers):  # none at all: the usual case, at once
+        return True
     return not (pre_init.has_listeners(model) or post_init.has_listeners(model))
 
 
@@ -62,6 +70,10 @@ def unsaved(model: type[M], /, **values: Any) -> M:
     for name, value in values.items():
         if name in plan.attnames:
             given[name] = value
+        elif name in plan.foreign and (value is None or isinstance(value, plan.foreign[name][1])):
+            attname, _related, key = plan.foreign[name]  # what the descriptor does, less its checks
+            given[attname] = None if value is None else getattr(value, key)
+            obj._state.fields_cache[name] = value
         elif name in plan.relations:
             setattr(obj, name, value)  # the descriptor sets the id and caches the instance
         else:

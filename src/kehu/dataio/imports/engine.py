@@ -54,7 +54,7 @@ from kehu.platform.context import Context, Source
 from kehu.platform.customfields.definitions import by_name as custom_by_name
 from kehu.platform.customfields.definitions import cached as custom_cached
 from kehu.platform.errors import StaleVersion
-from kehu.platform.fields import EncryptedField, lookup_key
+from kehu.platform.fields import EncryptedField, index_key
 from kehu.platform.instances import unsaved
 from kehu.platform.records import RecordType, registry, related_model
 from kehu.platform.search import index as search_index
@@ -488,8 +488,8 @@ class GenericImporter:
                 continue
             for model_field in self.encrypted[kind]:
                 value = getattr(obj, model_field.attname) if obj is not None else ""
-                if value:
-                    row.keys.append((kind, lookup_key(kind, value)))
+                if value:  # validated: in the form its blind index is computed from
+                    row.keys.append((kind, index_key(kind, value)))
         if MatchOn.NUMBER in self.match_on and row.data.get(import_mapping.NUMBER):
             row.keys.append(("number", str(row.data[import_mapping.NUMBER])))
         if MatchOn.NAME in self.match_on and self._name_field and obj is not None:
