@@ -269,3 +269,23 @@ def test_login_through_the_api_path_is_recorded_as_api(person: Any) -> None:
 
     [entry] = entries("login")
     assert entry.source == "api"
+
+
+def test_bulk_create_entries_name_each_records_own_related_records(
+    admin_user: Any, rep: Any, other_rep: Any, east: Any, south: Any
+) -> None:
+    ctx = Context(user=admin_user, source=Source.IMPORT)
+    data = [
+        {"name": "甲", "owner": rep.pk},
+        {"name": "乙", "owner": other_rep.pk, "stage": "prospect"},
+        {"name": "丙", "owner": rep.pk},
+    ]
+
+    created = services.record_bulk_create(CUSTOMER, ctx=ctx, objs_or_data=data)
+
+    changes = {
+        entry.object_id: entry.changes for entry in AuditEntry.objects.filter(action="create", object_id__isnull=False)
+    }
+    assert [changes[obj.pk]["owner"][1] for obj in created] == [ref(rep), ref(other_rep), ref(rep)]
+    assert [changes[obj.pk]["team"][1] for obj in created] == [ref(east), ref(south), ref(east)]
+    assert [changes[obj.pk]["stage"][1]["repr"] for obj in created] == ["Lead", "Prospect", "Lead"]

@@ -40,24 +40,38 @@ def sorted_names(items: Iterable[Any]) -> list[str]:
 def json_value(obj: models.Model, name: str) -> Any:
     """A field's value as JSON: foreign keys as ``{"id", "repr"}``, dates as ISO strings,
     many-to-many fields (tags) as the sorted names of the related objects."""
-    return _json_reader(obj._meta.get_field(name))(obj)
+    return _json_reader(obj._meta.get_field(name))(obj, None)
 
 
-def _json_reader(field: Any) -> Callable[[models.Model], Any]:
-    """What ``json_value`` does for ``field``, as a function of the record."""
+def _json_reader(field: Any) -> Callable[[models.Model, dict[int, str] | None], Any]:
+    """What ``json_value`` does for ``field``, as a function of the record and of the names of
+    related records already worked out (by ``id()``, for a batch of records that share them;
+    a stage's name is translated each time)."""
     name = field.name
     if isinstance(field, models.ManyToManyField):
-        return lambda obj: sorted_names(getattr(obj, name).all()) if obj.pk is not None else []
+
+        def many(obj: models.Model, names: dict[int, str] | None = None) -> Any:
+            return sorted_names(getattr(obj, name).all()) if obj.pk is not None else []
+
+        return many
     if isinstance(field, models.ForeignKey):
         attname = field.attname
 
-        def related(obj: models.Model) -> Any:
+        def related(obj: models.Model, names: dict[int, str] | None = None) -> Any:
             pk = getattr(obj, attname)
-            return None if pk is None else {"id": pk, "repr": str(getattr(obj, name))}
+            if pk is None:
+                return None
+            target = getattr(obj, name)
+            if names is None:
+                return {"id": pk, "repr": str(target)}
+            text = names.get(id(target))
+            if text is None:
+                text = names[id(target)] = str(target)
+            return {"id": pk, "repr": text}
 
         return related
 
-    def plain(obj: models.Model) -> Any:
+    def plain(obj: models.Model, names: dict[int, str] | None = None) -> Any:
         value = getattr(obj, name)
         if isinstance(value, datetime.datetime | datetime.date | datetime.time):
             return value.isoformat()
@@ -73,10 +87,12 @@ def _json_readers(model: type[models.Model], names: tuple[str, ...]) -> tuple[tu
     return tuple((name, _json_reader(model._meta.get_field(name))) for name in names)
 
 
-def snapshot(obj: models.Model, fields: Iterable[str]) -> dict[str, Any]:
+def snapshot(obj: models.Model, fields: Iterable[str], names: dict[int, str] | None = None) -> dict[str, Any]:
     """``fields``' values as JSON, and the record's custom field values as ``custom.<name>``
-    (the fields' readers worked out once per model: bulk paths take a snapshot per record)."""
-    return {name: read(obj) for name, read in _json_readers(type(obj), tuple(fields))} | custom_snapshot(obj)
+    (the fields' readers worked out once per model: bulk paths take a snapshot per record;
+    ``names``: a dictionary they share, for the names of the related records the records
+    share, worked out once)."""
+    return {name: read(obj, names) for name, read in _json_readers(type(obj), tuple(fields))} | custom_snapshot(obj)
 
 
 def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[Any]]:

@@ -491,12 +491,13 @@ def record_bulk_create(
         _cache_related(rt, objs, plain)
         links: dict[Any, list[Any]] = {}
         entries: list[AuditEntry] = []
+        names: dict[int, str] = {}  # of the related records the records share (their owner, stage)
         for obj, obj_tags in zip(objs, resolved, strict=True):
             related: dict[str, list[Any]] = dict(getattr(obj, "_kehu_m2m", {}) or {})
             obj._kehu_m2m = {}
             if obj_tags:
                 related["tags"] = obj_tags
-            values = audit_log.snapshot(obj, plain)
+            values = audit_log.snapshot(obj, plain, names)
             for name, targets in related.items():
                 field = rt.model_field(name)
                 through = field.remote_field.through  # type: ignore[union-attr]
