@@ -44,9 +44,9 @@ def json_value(obj: models.Model, name: str) -> Any:
 
 
 def _json_reader(field: Any) -> Callable[[models.Model, dict[int, str] | None], Any]:
-    """What ``json_value`` does for ``field``, as a function of the record and of the names of
-    related records already worked out (by ``id()``, for a batch of records that share them;
-    a stage's name is translated each time)."""
+    """What ``json_value`` does for ``field``, as a function of the record and of a dictionary
+    of the related records' names already worked out, by ``id()`` (a batch of records shares
+    its owner and stage: ``str()`` of a stage translates its name every time)."""
     name = field.name
     if isinstance(field, models.ManyToManyField):
 
