@@ -227,3 +227,20 @@ def test_kill_9_in_the_middle_then_run_again_imports_every_row_exactly_once(
     # every record findable: the documents of the batches committed before the kill included
     (indexed,) = _query(data_dir, "SELECT COUNT(*) FROM platform_searchdocument WHERE record_type = 'customer'")
     assert indexed[0] == ROWS
+
+
+def test_the_progress_line_counts_the_rate_from_the_start_of_the_run() -> None:
+    import importlib
+    from types import SimpleNamespace
+
+    Progress = importlib.import_module("kehu.dataio.imports.management.commands.import").Progress
+    stream = io.StringIO()
+    progress = Progress(stream, first=1_000)  # a resumed job: 1,000 rows done before this run
+    progress.started -= 2.0  # two seconds into the run, its first batch written
+    progress(SimpleNamespace(processed_rows=3_000, total_rows=9_000, status=ImportStatus.RUNNING))
+
+    line = stream.getvalue()
+    assert "3,000/9,000 rows" in line
+    rate = int(line.split(" rows/s")[0].split()[-1].replace(",", ""))
+    assert 900 <= rate <= 1_000  # 2,000 rows in two seconds and a little
+    assert "ETA 0:06" in line or "ETA 0:07" in line  # 6,000 rows left

@@ -52,25 +52,22 @@ class Progress:
     """Rows, rows per second and the time left, on stderr: one line redrawn on a terminal,
     a plain line every few seconds otherwise."""
 
-    def __init__(self, stream: Any, total: int | None) -> None:
+    def __init__(self, stream: Any, first: int = 0) -> None:
         self.stream = stream
         self.tty = bool(getattr(stream, "isatty", lambda: False)())
-        self.started = time.monotonic()
+        self.started = time.monotonic()  # the run starts: the rate counts from here
         self.last = 0.0
-        self.first: int | None = None  # rows already done when this run started
+        self.first = first  # rows already done when this run started (a resumed job)
 
     def __call__(self, job: ImportJob) -> None:
         now = time.monotonic()
-        if self.first is None:
-            self.first = job.processed_rows
-            self.started = now
         final = job.status != ImportStatus.RUNNING
         if not final and not self.tty and now - self.last < 5:
             return
         self.last = now
         done, total = job.processed_rows, job.total_rows or 0
         elapsed = max(now - self.started, 1e-6)
-        rate = (done - (self.first or 0)) / elapsed
+        rate = (done - self.first) / elapsed
         left = (total - done) / rate if rate > 0 and total else 0
         percent = f"{done * 100 / total:5.1f}%" if total else ""
         width = 30
@@ -202,7 +199,7 @@ class Command(BaseCommand):
             f"({', '.join(f'{h} → {n}' for h, n in mapped.items())}); duplicates by "
             f"{', '.join(job.match_on) or 'nothing'}: {job.on_duplicate}{'; dry run' if job.dry_run else ''}."
         )
-        job = services.import_run(job, progress=Progress(self.stderr._out, job.total_rows))
+        job = services.import_run(job, progress=Progress(self.stderr._out, job.processed_rows))
         self._report(job, path, options["rejected"])
 
     def _create(
