@@ -59,6 +59,7 @@ def test_rep_creates_customer_with_contact_finds_edits_and_reads_history(page: A
     page.click("[data-testid=save]")
     expect(page.locator("[data-field=city]")).to_have_text("杭州")
 
+    page.wait_for_load_state("networkidle")  # the tab loads its panel on its first click, once htmx is ready
     page.click("[data-testid=history-tab]")
     history = page.locator("[data-testid=history]")
     expect(history).to_contain_text("宁波")
