@@ -77,7 +77,7 @@ def test_bulk_work_leaves_a_process_that_froze_its_heap_frozen() -> None:
     try:
         frozen = gc.get_freeze_count()
         with heap.bulk_work():
-            assert gc.get_freeze_count() == frozen  # nothing more frozen: no collection either
-        assert gc.get_freeze_count() == frozen
+            assert 0 < gc.get_freeze_count() <= frozen  # nothing more frozen (a frozen object may die)
+        assert 0 < gc.get_freeze_count() <= frozen  # and not unfrozen
     finally:
         gc.unfreeze()
